@@ -1,0 +1,1 @@
+"""The inference engine: compiles checked rules to durable_rules and runs households through them."""
