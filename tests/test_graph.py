@@ -1,0 +1,259 @@
+"""Tests of the responsibility graph, its pictures and the `graph`, `who` and `helper` commands."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dangka.engine.graph import ResponsibilityGraph, card_disagrees
+
+DATA = Path(__file__).parent / "data" / "graph"
+
+OVERLOADED = [f"HN-410727-0101-{i:03d}" for i in range(1, 6)] + ["HN-410727-0102-001", "HN-410727-0102-002"]
+NO_HELPER = "HN-410727-0102-004"
+UNREGISTERED_HELPER = "HN-410727-0201-002"
+PHONE_DIFFERS = "HN-410727-0201-001"
+VILLAGE_NOT_REGISTERED = "HN-410727-0202-001"
+
+
+@pytest.fixture(scope="module")
+def registry() -> dict:
+    """The registry of four villages (东街村 complete, 西街村 without first secretary, 北关村 without group leader)."""
+    return yaml.safe_load((DATA / "registry.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def households() -> list[dict]:
+    """The thirteen households of the test run, in file order."""
+    return yaml.safe_load((DATA / "households.yaml").read_text(encoding="utf-8"))["households"]
+
+
+@pytest.fixture(scope="module")
+def graph(registry, households) -> ResponsibilityGraph:
+    """One graph over the whole run."""
+    whole = ResponsibilityGraph(registry)
+    for household in households:
+        whole.add_household(household)
+    return whole
+
+
+def by_id(households: list[dict], household_id: str) -> dict:
+    return next(household for household in households if household["id"] == household_id)
+
+
+# ---- missing links --------------------------------------------------------------------------
+
+
+def test_household_without_helper_has_no_helper_links_and_a_chain_saying_so(graph, households):
+    links = graph.links(by_id(households, NO_HELPER))
+    assert links["helpers"] == []
+    assert links["registry_contacts"]["帮扶责任人"] == []
+    assert links["chains"]["household"] == "户 → 帮扶责任人：无"
+    assert {"role": "帮扶责任人", "missing": True} in links["card"]
+
+
+def test_helper_id_missing_from_registry_is_unregistered_with_empty_fields(graph, households):
+    (helper,) = graph.links(by_id(households, UNREGISTERED_HELPER))["helpers"]
+    assert helper == {
+        "helper_id": "H-099", "registered": False, "name": None, "unit": None, "unit_name": None,
+        "unit_level": None, "position": None, "phone": None, "load": None, "village_count": None,
+    }
+    assert graph.links(by_id(households, UNREGISTERED_HELPER))["chains"]["helpers"] == {
+        "H-099": "户 → 帮扶责任人 H-099 → 未在帮扶责任体系中登记"
+    }
+
+
+def test_village_without_first_secretary(graph, households):
+    links = graph.links(by_id(households, "HN-410727-0102-001"))
+    village = links["village"]
+    assert village["registered"] is True
+    assert village["first_secretary_name"] is None and village["first_secretary_phone"] is None
+    assert village["group_leader_name"] == "郑国栋"
+    assert links["registry_contacts"]["驻村第一书记"] is None
+    assert links["chains"]["village"] == (
+        "户 → 西街村（封丘县城关镇）→ 驻村第一书记 未登记，脱贫责任组组长 郑国栋（城关镇党委委员）"
+    )
+
+
+def test_village_without_group_leader(graph, households):
+    links = graph.links(by_id(households, PHONE_DIFFERS))
+    assert links["village"]["first_secretary_name"] == "冯建设"
+    assert links["village"]["first_secretary_unit"] == "U-XX-NY"
+    assert links["village"]["group_leader_name"] is None
+    assert links["registry_contacts"]["脱贫责任组组长"] is None
+    assert links["chains"]["village"].endswith("脱贫责任组组长 未登记")
+
+
+def test_village_missing_from_registry(graph, households):
+    links = graph.links(by_id(households, VILLAGE_NOT_REGISTERED))
+    assert links["village"] == {
+        "registered": False, "first_secretary_name": None, "first_secretary_unit": None,
+        "first_secretary_unit_name": None, "first_secretary_phone": None, "group_leader_name": None,
+        "group_leader_position": None, "group_leader_phone": None,
+    }
+    assert links["chains"]["village"] == "户 → 南岗村（封丘县黄陵镇）→ 未在帮扶责任体系中登记"
+    # The card names a leader and a secretary the registry cannot confirm.
+    leader = next(item for item in links["card"] if item["role"] == "脱贫责任组组长")
+    assert leader["registry_name"] is None and leader["agrees_phone"] is None
+
+
+def test_complete_village_household_has_every_link_agreeing(graph, households):
+    links = graph.links(by_id(households, "HN-410727-0101-006"))
+    assert links["village"]["first_secretary_name"] == "周振华"
+    assert links["village"]["group_leader_position"] == "城关镇副镇长"
+    assert [helper["name"] for helper in links["helpers"]] == ["孙丽华"]
+    assert not card_disagrees(links["card"])
+    assert all(item.get("agrees_name") and item.get("agrees_phone") for item in links["card"])
+
+
+# ---- load, mismatch, two villages ---------------------------------------------------------
+
+
+def test_overloaded_helper_is_reported_on_every_household_it_touches(graph, households):
+    for household_id in OVERLOADED:
+        links = graph.links(by_id(households, household_id), load_limit=5)
+        (helper,) = links["helpers"]
+        assert helper["load"] == 7
+        assert links["chains"]["helpers"]["H-001"] == (
+            "户 → 帮扶责任人 赵文博（封丘县教育局）→ 帮扶 7 户（分布在 2 个村），上限 5 户"
+        )
+    assert graph.helper_load("H-001") == 7
+
+
+def test_chain_without_limit_stops_at_the_load(graph, households):
+    links = graph.links(by_id(households, PHONE_DIFFERS))
+    assert links["chains"]["helpers"]["H-003"] == "户 → 帮扶责任人 钱志远（新乡市农业农村局）→ 帮扶 2 户（分布在 2 个村）"
+
+
+def test_card_phone_differing_from_registry(graph, households):
+    links = graph.links(by_id(households, PHONE_DIFFERS))
+    helper_contact = next(item for item in links["card"] if item["role"] == "帮扶责任人")
+    assert helper_contact["registry_name"] == "钱志远"
+    assert helper_contact["registry_phone"] == "13803731103"
+    assert helper_contact["agrees_name"] is True
+    assert helper_contact["agrees_phone"] is False
+    assert card_disagrees(links["card"])
+    assert links["registry_contacts"]["帮扶责任人"] == [{"name": "钱志远", "phone": "13803731103"}]
+
+
+def test_phone_written_with_separators_still_agrees(graph, households):
+    household = copy.deepcopy(by_id(households, "HN-410727-0101-006"))
+    household["forms"]["card"]["contacts"][2]["phone"] = "138-0373-1102"
+    assert not card_disagrees(graph.links(household)["card"])
+
+
+def test_helper_serving_two_villages(graph, households):
+    (helper,) = graph.links(by_id(households, "HN-410727-0102-003"))["helpers"]
+    assert (helper["name"], helper["load"], helper["village_count"]) == ("孙丽华", 2, 2)
+    assert helper["unit_name"] == "封丘县卫生健康委员会" and helper["unit_level"] == "县直"
+
+
+def test_load_counts_only_the_households_year(registry, households):
+    graph = ResponsibilityGraph(registry)
+    for household in households:
+        graph.add_household(household)
+    earlier = copy.deepcopy(by_id(households, "HN-410727-0101-006"))
+    earlier.update(id="HN-410727-0101-099", year=2016)
+    graph.add_household(earlier)
+    assert graph.helper_load("H-002") == 3
+    assert graph.helper_load("H-002", 2017) == 2
+    assert graph.helper_years("H-002") == {2017: 2, 2016: 1}
+    assert graph.links(earlier)["helpers"][0]["load"] == 1
+
+
+def test_household_added_twice_is_counted_once(registry, households):
+    graph = ResponsibilityGraph(registry)
+    household = by_id(households, "HN-410727-0101-006")
+    graph.add_household(household)
+    graph.add_household(household)
+    assert graph.helper_load("H-002") == 1
+    moved = copy.deepcopy(household)
+    moved["helpers"] = ["H-004"]
+    graph.add_household(moved)
+    assert (graph.helper_load("H-002"), graph.helper_load("H-004")) == (0, 1)
+
+
+def test_without_registry_every_link_is_unregistered(households):
+    graph = ResponsibilityGraph(None)
+    graph.add_household(households[0])
+    links = graph.links(households[0])
+    assert links["helpers"][0]["registered"] is False
+    assert links["village"]["registered"] is False
+
+
+def test_household_without_id_is_refused(registry):
+    with pytest.raises(ValueError, match="without id"):
+        ResponsibilityGraph(registry).add_household({"region": {}})
+
+
+def test_merge_refuses_counts_not_made_by_loads(registry):
+    graph = ResponsibilityGraph(registry)
+    with pytest.raises(ValueError, match="not a key made by"):
+        graph.merge_loads({"H-001": 3})
+    with pytest.raises(ValueError, match="non-negative integer"):
+        graph.merge_loads({'["H-001", 2017, "封丘县/城关镇/东街村"]': -1})
+
+
+# ---- a run split across workers -------------------------------------------------------------
+
+
+def split_links(registry, households, parts: list[int]) -> list[dict]:
+    """links of every household when the run is split: part i gets the households assigned i."""
+    count = max(parts) + 1
+    graphs = [ResponsibilityGraph(registry) for _ in range(count)]
+    for household, part in zip(households, parts):
+        graphs[part].add_household(household)
+    loads = [graph.loads() for graph in graphs]
+    for index, graph in enumerate(graphs):
+        for other, other_loads in enumerate(loads):
+            if other != index:
+                graph.merge_loads(other_loads)
+    return [graphs[part].links(household, load_limit=5) for household, part in zip(households, parts)]
+
+
+def test_split_run_gives_the_same_links_as_the_whole_run(registry, households, graph):
+    parts = [index % 3 for index in range(len(households))]
+    assert split_links(registry, households, parts) == [graph.links(h, load_limit=5) for h in households]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_any_split_of_the_run_gives_the_same_links(registry, households, graph, data):
+    parts = data.draw(st.lists(st.integers(0, 3), min_size=len(households), max_size=len(households)))
+    assert split_links(registry, households, parts) == [graph.links(h, load_limit=5) for h in households]
+
+
+def test_a_worker_with_only_merged_loads_sees_the_whole_run(registry, households, graph):
+    fresh = ResponsibilityGraph(registry)
+    fresh.merge_loads(graph.loads())
+    assert fresh.helper_load("H-001") == 7
+    assert fresh.links(households[0]) == graph.links(households[0])
+
+
+# ---- chains for `who` -----------------------------------------------------------------------
+
+
+def test_chain_lists_every_link_with_masked_phones(graph):
+    lines = graph.chain(PHONE_DIFFERS)
+    assert lines[0] == "户 HN-410727-0201-001（户主 孙大一，2017 年度）"
+    assert "行政区划：封丘县 → 黄陵镇 → 北关村" in lines
+    assert "驻村第一书记：冯建设（新乡市农业农村局），电话 139****1204" in lines
+    assert "脱贫责任组组长：未登记" in lines
+    assert "帮扶责任人：钱志远（新乡市农业农村局，市直），主任科员，电话 138****1103；帮扶 2 户，分布在 2 个村" in lines
+    assert "  帮扶责任人 钱志远，电话 138****1199 —— 与登记不符：电话（登记 138****1103）" in lines
+    assert "  脱贫责任组组长：明白卡未填写" in lines
+    assert not any("13803731103" in line for line in lines)
+
+
+def test_chain_unmasked_on_request(graph):
+    assert any("13803731103" in line for line in graph.chain(PHONE_DIFFERS, mask=False))
+
+
+def test_chain_of_unknown_household_raises_key_error(graph):
+    with pytest.raises(KeyError):
+        graph.chain("HN-000")
