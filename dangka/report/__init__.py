@@ -1,0 +1,123 @@
+"""What the HTML and workbook reports share: Chinese names, masking of a findings document, summaries by region."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from dangka.categories import CATEGORIES, SEVERITY_NAMES
+from dangka.mask import mask_field, mask_value
+
+# high, medium, low: the order reports list severities in.
+SEVERITIES = tuple(SEVERITY_NAMES)
+
+UNNAMED_REGION = "（未注明）"
+
+
+def category_name(category: str) -> str:
+    """The Chinese name of a category; an unknown one is shown as it is rather than hidden."""
+    return CATEGORIES.get(category, category)
+
+
+def severity_name(severity: str) -> str:
+    return SEVERITY_NAMES.get(severity, severity)
+
+
+def masked_report(report: dict) -> dict:
+    """A copy of a findings document with every identity and phone number masked.
+
+    Evidence is masked by the field it comes from, so that an ill-formed identity number (which
+    the free-text patterns would not recognise) is hidden too.
+    """
+    copy = mask_value({key: value for key, value in report.items() if key != "households"})
+    copy["households"] = [_masked_household(household) for household in report.get("households", [])]
+    return copy
+
+
+def _masked_household(household: dict) -> dict:
+    copy = mask_value({key: value for key, value in household.items() if key != "findings"})
+    copy["findings"] = [_masked_finding(finding) for finding in household.get("findings", [])]
+    return copy
+
+
+def _masked_finding(finding: dict) -> dict:
+    copy = mask_value({key: value for key, value in finding.items() if key != "evidence"})
+    copy["evidence"] = [
+        {**mask_value(item), "value": mask_field(str(item.get("path", "")), item.get("value"))}
+        for item in finding.get("evidence", [])
+    ]
+    return copy
+
+
+def region_names(household: dict) -> tuple[str, str, str]:
+    """(county, township, village) of a household, with a placeholder for a missing name."""
+    region = household.get("region") or {}
+    return tuple(str(region.get(level) or UNNAMED_REGION) for level in ("county", "township", "village"))
+
+
+def format_value(value: object) -> str:
+    """An evidence value as a reviewer reads it: 是/否 for booleans, 空 for nothing, JSON for structures."""
+    if value is None:
+        return "空"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def evidence_text(finding: dict) -> str:
+    """All evidence of a finding on one line: path = value; path = value."""
+    return "；".join(f"{item.get('path', '')} = {format_value(item.get('value'))}" for item in finding.get("evidence", []))
+
+
+def findings_of(report: dict) -> Iterator[tuple[dict, dict]]:
+    """Every (household, finding) pair in report order."""
+    for household in report.get("households", []):
+        for finding in household.get("findings", []):
+            yield household, finding
+
+
+@dataclass
+class RegionSummary:
+    """Counts for one county, township or village."""
+
+    county: str
+    township: str = ""
+    village: str = ""
+    households: int = 0
+    with_findings: int = 0
+    findings: int = 0
+    by_severity: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SEVERITIES, 0))
+    by_category: dict[str, int] = field(default_factory=dict)
+
+    def add(self, household: dict) -> None:
+        findings = household.get("findings", [])
+        self.households += 1
+        self.with_findings += bool(findings)
+        self.findings += len(findings)
+        for finding in findings:
+            severity = finding.get("severity", "")
+            self.by_severity[severity] = self.by_severity.get(severity, 0) + 1
+            category = finding.get("category", "")
+            self.by_category[category] = self.by_category.get(category, 0) + 1
+
+
+def summarize(report: dict, level: str) -> list[RegionSummary]:
+    """Counts by "county", "township" or "village", in the order the regions first appear."""
+    depth = {"county": 1, "township": 2, "village": 3}[level]
+    summaries: dict[tuple[str, ...], RegionSummary] = {}
+    for household in report.get("households", []):
+        key = region_names(household)[:depth]
+        if key not in summaries:
+            summaries[key] = RegionSummary(*key)
+        summaries[key].add(household)
+    return list(summaries.values())
+
+
+def categories_present(report: dict) -> list[str]:
+    """The categories that occur in the report, in the fixed order of CATEGORIES, unknown ones last."""
+    present = {finding.get("category", "") for _, finding in findings_of(report)}
+    known = [category for category in CATEGORIES if category in present]
+    return known + sorted(present - set(CATEGORIES))
