@@ -388,7 +388,7 @@ def _build_entities() -> dict[str, Entity]:
     notice = _entity("notice", "公示", ["publicity", "notices"], "procedure.publicity", True, NOTICE_FIELDS,
                      "识别程序中的一次公示。")
     entities = [
-        _entity("household", "户", ["贫困户", "household"], "", False, HOUSEHOLD_FIELDS, "一户的档案本身。"),
+        _entity("household", "户", ["贫困户", "农户"], "", False, HOUSEHOLD_FIELDS, "一户的档案本身。"),
         member,
         _view("head", "户主", ["head_of_household"], member, ("relation", "户主"), "与户主关系为户主的成员。"),
         _entity("income", "收入", ["收入情况"], "income", False, INCOME_FIELDS, "档案年度的收入情况。"),

@@ -1,0 +1,575 @@
+"""Loaders: dossier files (YAML, JSON, JSON Lines, folders) and the responsibility registry, safe against hostile input."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from itertools import count
+from pathlib import Path
+from typing import IO, Iterable, Iterator
+
+import yaml
+
+from dangka.contract import structure_errors
+from dangka.errors import InputError, Location
+from dangka.i18n import tr
+
+MIB = 1024 * 1024
+# A whole YAML or JSON file is parsed in memory; pure-Python YAML parsing runs at about half a
+# megabyte a second, so larger YAML files would look like a hang. Bulk data belongs in JSON Lines,
+# which streams.
+MAX_DOCUMENT_BYTES = {"yaml": 8 * MIB, "json": 64 * MIB}
+MAX_LINE_BYTES = 4 * MIB          # one dossier on one JSON Lines line
+MAX_DEPTH = 64                    # a dossier nests about six levels; anything deeper is hostile
+MAX_MAPPING_ENTRIES = 100_000     # after YAML merge keys (`<<`) are applied
+MAX_ERRORS_PER_FILE = 1000        # a JSON Lines file of garbage is reported once it is clearly garbage
+SNIFF_BYTES = 8192
+
+DOSSIER_SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonl": "jsonl"}
+REGISTRY_NAMES = frozenset({"registry.yaml", "registry.yml", "registry.json"})
+# Top-level keys of a registry, and lists whose items' lines are worth knowing.
+REGISTRY_KEYS = ("units", "helpers", "villages")
+LISTED_KEYS = ("households", "cases", *REGISTRY_KEYS)
+
+
+@dataclass
+class Loaded:
+    source: str              # the file path as given on the command line / found in the folder
+    line: int | None         # line of the dossier in its file where known
+    index: int               # position in input order across the whole run
+    dossier: dict | None     # None when error is set
+    error: InputError | None # input.invalid with file, line, plain Chinese message
+
+
+class _Refused(Exception):
+    """A file or line that cannot be read; becomes an InputError with the file's name."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def iter_dossiers(paths: Iterable[str]) -> Iterator[Loaded]:
+    """Every dossier of the given files and folders, in input order; unreadable ones as errors, never raising."""
+    index = count()
+    first_seen: dict[str, str] = {}
+    for source in _sources(paths):
+        for line, candidate, message in _candidates(source):
+            if message is None:
+                message = _dossier_problem(candidate, first_seen, Location(source, line))
+            if message is None:
+                yield Loaded(source, line, next(index), candidate, None)
+            else:
+                yield Loaded(source, line, next(index), None, InputError(message, Location(source, line)))
+
+
+def is_registry(path: str | os.PathLike) -> bool:
+    """A responsibility registry file by its name; folder walks skip these."""
+    return Path(path).name.lower() in REGISTRY_NAMES
+
+
+def find_registry(paths: Iterable[str]) -> str | None:
+    """The registry among the checked files, or lying directly in one of the checked folders; None if neither."""
+    for path in paths:
+        if is_registry(path) and os.path.isfile(path):
+            return path
+        if os.path.isdir(path):
+            for name in sorted(REGISTRY_NAMES):
+                candidate = os.path.join(path, name)
+                if os.path.isfile(candidate):
+                    return candidate
+    return None
+
+
+def load_registry(path: str) -> dict:
+    """The responsibility registry (units, helpers, villages); raises InputError naming the file and line."""
+    kind = DOSSIER_SUFFIXES.get(Path(path).suffix.lower())
+    if kind not in ("yaml", "json"):
+        raise InputError(tr("帮扶责任体系登记表应为 YAML 或 JSON 文件", "the registry must be a YAML or JSON file"),
+                         Location(path))
+    try:
+        data, lines = _read_document(path, kind)
+        _check_registry(data, lines)
+    except _Refused as refused:
+        raise InputError(refused.message, Location(path, refused.line)) from None
+    return {key: data.get(key) or [] for key in REGISTRY_KEYS} | {
+        key: value for key, value in data.items() if key not in REGISTRY_KEYS
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding the files
+
+
+def _sources(paths: Iterable[str]) -> Iterator[str]:
+    """Dossier files in input order; a file named twice (a folder and a file in it) is read once."""
+    read: set[str] = set()
+    for path in paths:
+        for source in _walk(path) if os.path.isdir(path) else [path]:
+            # A registry among the files (`dangka check folder/*.yaml`) is the run's registry, not a dossier.
+            real = os.path.realpath(source)
+            if real not in read and not is_registry(source):
+                read.add(real)
+                yield source
+
+
+def _walk(folder: str) -> Iterator[str]:
+    """Dossier files below a folder, recursively in sorted order; hidden entries and registries skipped."""
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(name for name in dirs if not name.startswith("."))
+        for name in sorted(files):
+            if name.startswith(".") or is_registry(name):
+                continue
+            if Path(name).suffix.lower() in DOSSIER_SUFFIXES:
+                yield os.path.join(root, name)
+
+
+def _candidates(source: str) -> Iterator[tuple[int | None, object, str | None]]:
+    """(line, dossier candidate, None) for each dossier in a file, or (line, None, message) when unreadable."""
+    kind = DOSSIER_SUFFIXES.get(Path(source).suffix.lower())
+    if not os.path.exists(source):
+        yield None, None, tr("文件或文件夹不存在", "no such file or folder")
+    elif kind is None:
+        yield None, None, tr("不支持的文件类型：档案应为 .yaml、.yml、.json 或 .jsonl 文件",
+                             "unsupported file type: dossiers are .yaml, .yml, .json or .jsonl files")
+    elif kind == "jsonl":
+        yield from _json_lines(source)
+    else:
+        try:
+            data, lines = _read_document(source, kind)
+        except _Refused as refused:
+            yield refused.line, None, refused.message
+            return
+        yield from _dossiers_in(data, lines)
+
+
+def _dossier_problem(candidate: object, first_seen: dict[str, str], where: Location) -> str | None:
+    """Why a candidate cannot be checked (structure, repeated id), or None."""
+    errors = structure_errors(candidate)
+    if errors:
+        return "；".join(errors)
+    household_id = str(candidate["id"]).strip()
+    if household_id in first_seen:
+        return tr(f"户编号“{household_id}”重复（已在 {first_seen[household_id]} 出现），此户未核查",
+                  f"household id {household_id!r} repeats (first seen at {first_seen[household_id]}); not checked")
+    first_seen[household_id] = str(where)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole documents: YAML and JSON
+
+
+def _read_document(path: str, kind: str) -> tuple[object, dict[str, list[int] | int]]:
+    """The parsed file and the lines of its root and listed items; raises _Refused."""
+    text = _read_text(path, MAX_DOCUMENT_BYTES[kind], kind)
+    data, lines = _parse_yaml(text) if kind == "yaml" else _parse_json(text)
+    _check_tree(data, budget=10_000 + 2 * len(text))
+    return data, lines
+
+
+def _read_text(path: str, limit: int, kind: str) -> str:
+    try:
+        size = os.path.getsize(path)
+        if size > limit:
+            raise _Refused(tr(
+                f"文件过大（{size / MIB:.1f} MB），单个 {kind.upper()} 文件不能超过 {limit // MIB} MB；"
+                "大量档案请用 JSON Lines（.jsonl）格式",
+                f"file too large ({size / MIB:.1f} MB); a {kind.upper()} file may not exceed {limit // MIB} MB; "
+                "use JSON Lines (.jsonl) for bulk data"))
+        with open(path, "rb") as stream:
+            data = stream.read(limit + 1)
+    except OSError as error:
+        raise _Refused(tr(f"无法读取文件：{error.strerror or error}", f"cannot read the file: {error.strerror or error}")) from None
+    _refuse_binary(data[:SNIFF_BYTES])
+    return _decode(data)
+
+
+def _refuse_binary(head: bytes) -> None:
+    if b"\x00" in head:
+        raise _Refused(tr("不是文本文件（含有二进制内容），无法作为档案读取",
+                          "not a text file (binary content); cannot be read as a dossier"))
+
+
+def _decode(data: bytes, first_line: int = 1) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = first_line + data.count(b"\n", 0, error.start)
+        raise _Refused(tr(
+            f"文件不是 UTF-8 编码：第 {line} 行有无法识别的字节（GBK 等编码的文件请另存为 UTF-8）",
+            f"the file is not UTF-8: undecodable bytes on line {line} (save GBK files as UTF-8)"), line) from None
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """yaml.SafeLoader with limits on nesting depth and on mappings grown by merge keys."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):  # noqa: ANN001 (PyYAML's signature)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(_too_deep_message(), self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def flatten_mapping(self, node):  # noqa: ANN001
+        # Merge keys copy entries, so chained `<<: [*a, *a]` doubles a mapping at every level.
+        super().flatten_mapping(node)
+        if len(node.value) > MAX_MAPPING_ENTRIES:
+            raise _Refused(_bomb_message(), node.start_mark.line + 1)
+
+
+def _parse_yaml(text: str) -> tuple[object, dict[str, list[int] | int]]:
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        lines = _yaml_lines(node)
+        return loader.construct_document(node), lines
+    except yaml.MarkedYAMLError as error:
+        raise _Refused(*_yaml_error_message(error)) from None
+    except yaml.YAMLError as error:
+        raise _Refused(tr(f"YAML 格式错误：{error}", f"YAML syntax error: {error}")) from None
+    except ValueError:
+        # PyYAML lets Python's own limits through, e.g. an integer of more than 4300 digits.
+        raise _Refused(_unreadable_value_message("YAML")) from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_lines(root: yaml.Node) -> dict[str, list[int] | int]:
+    lines: dict[str, list[int] | int] = {"": root.start_mark.line + 1}
+    if isinstance(root, yaml.MappingNode):
+        for key_node, value_node in root.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue
+            if key_node.value in LISTED_KEYS and isinstance(value_node, yaml.SequenceNode):
+                lines[key_node.value] = [item.start_mark.line + 1 for item in value_node.value]
+            elif key_node.value == "dossier":
+                lines["dossier"] = value_node.start_mark.line + 1
+    return lines
+
+
+# PyYAML's problem texts → plain Chinese. The first matching fragment wins.
+_YAML_PROBLEMS = (
+    ("could not find expected ':'", "缺少冒号", "missing colon"),
+    ("mapping values are not allowed here", "此处不能出现“键: 值”（多半是缩进不对，或冒号后缺少空格）",
+     "a key: value is not allowed here (check the indentation)"),
+    ("found character '\\t'", "含有制表符（YAML 只能用空格缩进）", "tab character (YAML indents with spaces only)"),
+    ("expected ',' or ']'", "方括号 [ ] 没有闭合或缺少逗号", "unclosed [ ] or missing comma"),
+    ("expected ',' or '}'", "花括号 { } 没有闭合或缺少逗号", "unclosed { } or missing comma"),
+    ("found unexpected end of stream", "文件意外结束（引号或括号没有闭合，文件可能被截断）",
+     "unexpected end of file (unclosed quote or bracket; the file may be truncated)"),
+    ("found undefined alias", "引用了未定义的锚点（*名称）", "an alias (*name) refers to no anchor"),
+    ("found duplicate anchor", "锚点（&名称）重复定义", "an anchor (&name) is defined twice"),
+    ("expected <block end>", "缩进不一致", "inconsistent indentation"),
+    ("could not determine a constructor", "含有不支持的 YAML 标签（出于安全不解析任何“!!”类型标签）",
+     "unsupported YAML tag (tags are never executed)"),
+    ("found unhashable key", "映射的键不能是列表或映射", "a mapping key may not be a list or a mapping"),
+    ("expected a single document", "文件含有多个 YAML 文档（---）；请每个文件一个文档，多户用 households 列表",
+     "several YAML documents (---) in one file; use one document with a households list"),
+    ("found unknown escape character", "引号内有无法识别的转义字符（\\）", "unknown escape character (\\) in a quoted string"),
+    ("found character that cannot start any token", "含有不能出现在此处的字符", "a character that cannot start a token"),
+    ("control characters are not allowed", "含有不允许的控制字符", "control characters are not allowed"),
+)
+
+
+def _yaml_error_message(error: yaml.MarkedYAMLError) -> tuple[str, int | None]:
+    mark = error.problem_mark or error.context_mark
+    line = mark.line + 1 if mark is not None else None
+    problem = f"{error.context or ''} {error.problem or ''}"
+    zh, en = next(((zh, en) for fragment, zh, en in _YAML_PROBLEMS if fragment in problem),
+                  (f"无法解析（{(error.problem or '').strip()}）", f"cannot parse ({(error.problem or '').strip()})"))
+    where_zh, where_en = (f"第 {line} 行", f"line {line}: ") if line is not None else ("", "")
+    return tr(f"YAML 格式错误：{where_zh}{zh}", f"YAML syntax error: {where_en}{en}"), line
+
+
+# json's messages → plain Chinese.
+_JSON_PROBLEMS = (
+    ("Expecting ',' delimiter", "缺少逗号", "missing comma"),
+    ("Expecting ':' delimiter", "缺少冒号", "missing colon"),
+    ("Expecting property name enclosed in double quotes", "键应写在双引号内（或多了一个逗号）",
+     "keys must be in double quotes (or a trailing comma)"),
+    ("Unterminated string", "字符串的引号没有闭合", "unterminated string"),
+    ("Invalid control character", "字符串内含有控制字符（如未转义的换行）", "control character inside a string"),
+    ("Invalid \\escape", "字符串内有无法识别的转义字符（\\）", "invalid escape (\\) in a string"),
+    ("Extra data", "一个值结束后还有多余内容（JSON Lines 文件请用 .jsonl 扩展名）",
+     "extra data after the value (use .jsonl for JSON Lines)"),
+    ("Expecting value", "此处缺少值（文件可能被截断，或有多余的逗号）",
+     "a value is missing here (truncated file or trailing comma)"),
+)
+
+
+def _json_error_message(error: json.JSONDecodeError, line: int) -> str:
+    zh, en = next(((zh, en) for fragment, zh, en in _JSON_PROBLEMS if error.msg.startswith(fragment)),
+                  (f"无法解析（{error.msg}）", f"cannot parse ({error.msg})"))
+    return tr(f"JSON 格式错误：第 {line} 行{zh}", f"JSON syntax error: line {line}: {en}")
+
+
+def _parse_json(text: str) -> tuple[object, dict[str, list[int] | int]]:
+    if not text.strip():
+        return None, {}
+    data = _json_value(text, first_line=1)
+    lines: dict[str, list[int] | int] = {"": _line_at(text, len(text) - len(text.lstrip()))}
+    if isinstance(data, dict):
+        for key in LISTED_KEYS:
+            if isinstance(data.get(key), list):
+                starts = _json_item_starts(text, key)
+                if len(starts) == len(data[key]):
+                    lines[key] = _lines_at(text, starts)
+    return data, lines
+
+
+def _json_value(text: str, first_line: int) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        line = first_line + error.lineno - 1
+        raise _Refused(_json_error_message(error, line), line) from None
+    except RecursionError:
+        raise _Refused(_too_deep_message(), first_line) from None
+    except ValueError:
+        raise _Refused(_unreadable_value_message("JSON"), first_line) from None
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _json_item_starts(text: str, key: str) -> list[int]:
+    """Offsets of the items of the top-level list `key` in valid JSON text, by walking the top level once."""
+    decoder = json.JSONDecoder()
+
+    def skip(position: int) -> int:
+        return _JSON_SPACE.match(text, position).end()
+
+    position = skip(skip(0) + 1)  # past the opening brace
+    while text[position] != "}":
+        name, position = decoder.raw_decode(text, position)
+        position = skip(skip(position) + 1)  # past the colon
+        if name == key and text[position] == "[":
+            return _json_list_starts(text, position, decoder, skip)
+        _, position = decoder.raw_decode(text, position)
+        position = skip(position)
+        if text[position] == ",":
+            position = skip(position + 1)
+    return []
+
+
+def _json_list_starts(text: str, position: int, decoder: json.JSONDecoder, skip) -> list[int]:  # noqa: ANN001
+    starts = []
+    position = skip(position + 1)
+    while text[position] != "]":
+        starts.append(position)
+        _, position = decoder.raw_decode(text, position)
+        position = skip(position)
+        if text[position] == ",":
+            position = skip(position + 1)
+    return starts
+
+
+def _line_at(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def _lines_at(text: str, offsets: list[int]) -> list[int]:
+    """Line numbers of increasing offsets, counting newlines once."""
+    lines, line, previous = [], 1, 0
+    for offset in offsets:
+        line += text.count("\n", previous, offset)
+        previous = offset
+        lines.append(line)
+    return lines
+
+
+def _check_tree(data: object, budget: int) -> None:
+    """Refuse data nested too deeply, cyclic, or expanding far beyond its text (a YAML alias bomb)."""
+    stack = [(data, 1)]
+    nodes = 0
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if nodes > budget:
+            raise _Refused(_bomb_message())
+        if isinstance(node, dict):
+            children = [*node.keys(), *node.values()]
+        elif isinstance(node, (list, tuple, set)):
+            children = list(node)
+        else:
+            continue
+        if depth >= MAX_DEPTH and children:
+            raise _Refused(_too_deep_message())
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _unreadable_value_message(kind: str) -> str:
+    return tr(f"{kind} 中有无法读取的取值（例如位数过多的数字）", f"{kind} holds an unreadable value (e.g. a number with too many digits)")
+
+
+def _too_deep_message() -> str:
+    return tr(f"数据嵌套过深（超过 {MAX_DEPTH} 层）或含有循环引用，不像户档案",
+              f"data nested more than {MAX_DEPTH} levels deep or cyclic; not a dossier")
+
+
+def _bomb_message() -> str:
+    return tr("数据展开后远大于文件本身（YAML 别名或合并键被反复引用），已拒绝读取",
+              "data expands far beyond the file itself (YAML aliases or merge keys repeated); refused")
+
+
+def _dossiers_in(data: object, lines: dict[str, list[int] | int]) -> Iterator[tuple[int | None, object, str | None]]:
+    """The dossiers a parsed file holds: one dossier, a `households:` list, or a case file's `dossier:`/`cases:`."""
+    root_line = lines.get("")
+    if data is None:
+        yield None, None, tr("文件为空，没有档案", "the file is empty: no dossier")
+    elif not isinstance(data, dict):
+        yield root_line, None, tr(
+            f"文件顶层应为一户档案（含 id 的映射）或 households 列表，实为{'列表' if isinstance(data, list) else '单个取值'}",
+            "the top level must be a dossier (a mapping with id) or a households list")
+    elif "id" in data:
+        yield root_line, data, None
+    elif "households" in data:
+        yield from _listed(data["households"], lines.get("households"), root_line, "households")
+    elif "cases" in data:
+        yield from _case_dossiers(data["cases"], lines.get("cases"), root_line)
+    elif "dossier" in data:
+        yield lines.get("dossier", root_line), data["dossier"], None
+    elif any(key in data for key in REGISTRY_KEYS):
+        yield root_line, None, tr("这是帮扶责任体系登记表，不是户档案；请用 --registry 指定，或命名为 registry.yaml",
+                                  "this is a responsibility registry, not a dossier; pass it with --registry")
+    else:
+        yield root_line, data, None
+
+
+def _listed(items: object, lines: object, root_line: int | None, key: str) -> Iterator[tuple[int | None, object, str | None]]:
+    if not isinstance(items, list):
+        yield root_line, None, tr(f"{key} 应为列表", f"{key} must be a list")
+        return
+    item_lines = lines if isinstance(lines, list) and len(lines) == len(items) else [root_line] * len(items)
+    for line, item in zip(item_lines, items):
+        yield line, item, None
+
+
+def _case_dossiers(cases: object, lines: object, root_line: int | None) -> Iterator[tuple[int | None, object, str | None]]:
+    """A case file (`cases:` list, each with `dossier:`) holds one dossier per case."""
+    for line, case, _ in _listed(cases, lines, root_line, "cases"):
+        if isinstance(case, dict) and "dossier" in case:
+            yield line, case["dossier"], None
+        else:
+            yield line, None, tr("cases 中的每一项应含有 dossier（该案例的户档案）", "each item of cases needs a dossier")
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON Lines: streamed, one dossier a line
+
+
+def _json_lines(source: str) -> Iterator[tuple[int | None, object, str | None]]:
+    try:
+        stream = open(source, "rb")
+    except OSError as error:
+        yield None, None, tr(f"无法读取文件：{error.strerror or error}", f"cannot read the file: {error.strerror or error}")
+        return
+    with stream:
+        if b"\x00" in stream.read(SNIFF_BYTES):
+            yield None, None, tr("不是文本文件（含有二进制内容），无法作为档案读取",
+                                 "not a text file (binary content); cannot be read as a dossier")
+            return
+        stream.seek(0)
+        yield from _json_line_entries(stream)
+
+
+def _json_line_entries(stream: IO[bytes]) -> Iterator[tuple[int | None, object, str | None]]:
+    errors = 0
+    for line_number, raw in _lines(stream):
+        if raw is None:
+            candidate, message = None, tr(f"第 {line_number} 行过长（超过 {MAX_LINE_BYTES // MIB} MB），已跳过",
+                                          f"line {line_number} is longer than {MAX_LINE_BYTES // MIB} MB; skipped")
+        elif not raw.strip():
+            continue
+        else:
+            candidate, message = _json_line(raw, line_number)
+        if message is not None:
+            errors += 1
+            if errors > MAX_ERRORS_PER_FILE:
+                yield line_number, None, tr(f"错误过多（超过 {MAX_ERRORS_PER_FILE} 行），不再读取该文件其余部分",
+                                            f"more than {MAX_ERRORS_PER_FILE} bad lines; the rest of the file is skipped")
+                return
+        yield line_number, candidate, message
+
+
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) for each line, or (line number, None) for a line over the size limit."""
+    line_number = 0
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        line_number += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            _skip_rest_of_line(stream)
+            yield line_number, None
+        else:
+            yield line_number, raw
+
+
+def _skip_rest_of_line(stream: IO[bytes]) -> None:
+    while True:
+        chunk = stream.readline(MIB)
+        if not chunk or chunk.endswith(b"\n"):
+            return
+
+
+def _json_line(raw: bytes, line_number: int) -> tuple[object, str | None]:
+    try:
+        text = _decode(raw, first_line=line_number).strip()
+        candidate = _json_value(text, first_line=line_number)
+        _check_tree(candidate, budget=10_000 + 2 * len(text))
+    except _Refused as refused:
+        return None, refused.message
+    if not isinstance(candidate, dict):
+        return None, tr(f"第 {line_number} 行应为一户档案（JSON 对象）", f"line {line_number} must be one dossier (a JSON object)")
+    return candidate, None
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry
+
+
+def _check_registry(data: object, lines: dict[str, list[int] | int]) -> None:
+    root_line = lines.get("")
+    if not isinstance(data, dict):
+        raise _Refused(tr("帮扶责任体系登记表应为含 units、helpers、villages 的映射",
+                          "the registry must be a mapping with units, helpers and villages"),
+                       root_line if isinstance(root_line, int) else None)
+    required = {"units": ("id", "name"), "helpers": ("id", "name"), "villages": ("county", "township", "village")}
+    labels = {"units": "帮扶单位", "helpers": "帮扶责任人", "villages": "村"}
+    for key, keys in required.items():
+        items = data.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            raise _Refused(tr(f"登记表的 {key}（{labels[key]}）应为列表", f"registry {key} must be a list"), root_line)
+        item_lines = lines.get(key) if isinstance(lines.get(key), list) else [root_line] * len(items)
+        for position, (item, line) in enumerate(zip(items, item_lines)):
+            _check_registry_item(key, labels[key], position, item, keys, line)
+
+
+def _check_registry_item(key: str, label: str, position: int, item: object, keys: tuple[str, ...], line: int | None) -> None:
+    where_zh, where_en = f"登记表 {key} 第 {position + 1} 项（{label}）", f"registry {key}[{position}]"
+    if not isinstance(item, dict):
+        raise _Refused(tr(f"{where_zh}应为映射", f"{where_en} must be a mapping"), line)
+    for name in keys:
+        value = item.get(name)
+        if isinstance(value, (bool, dict, list)) or value is None or not str(value).strip():
+            raise _Refused(tr(f"{where_zh}缺少 {name}", f"{where_en} has no {name}"), line)
