@@ -980,6 +980,8 @@ def _shape_errors(dossier: dict) -> list[str]:
     for entity_ in ENTITIES.values():
         if entity_.source != "dossier" or entity_.base or not entity_.path:
             continue
+        if entity_.key == "member" and not isinstance(dossier.get("members"), list):
+            continue  # _member_errors has said so
         errors.extend(_entity_shape_errors(dossier, entity_))
     helpers = dossier.get("helpers")
     if helpers is not None and (not isinstance(helpers, list) or any(isinstance(item, (dict, list)) for item in helpers)):

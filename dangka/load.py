@@ -240,7 +240,7 @@ def _parse_yaml(text: str) -> tuple[object, dict[str, list[int] | int]]:
         lines = _yaml_lines(node)
         return loader.construct_document(node), lines
     except yaml.MarkedYAMLError as error:
-        raise _Refused(*_yaml_error_message(error)) from None
+        raise _Refused(*_yaml_error_message(error, text)) from None
     except yaml.YAMLError as error:
         raise _Refused(tr(f"YAML 格式错误：{error}", f"YAML syntax error: {error}")) from None
     except ValueError:
@@ -287,10 +287,12 @@ _YAML_PROBLEMS = (
 )
 
 
-def _yaml_error_message(error: yaml.MarkedYAMLError) -> tuple[str, int | None]:
+def _yaml_error_message(error: yaml.MarkedYAMLError, text: str) -> tuple[str, int | None]:
     mark = error.problem_mark or error.context_mark
     line = mark.line + 1 if mark is not None else None
     problem = f"{error.context or ''} {error.problem or ''}"
+    if mark is not None and mark.index >= len(text.rstrip()):
+        problem = "found unexpected end of stream"
     zh, en = next(((zh, en) for fragment, zh, en in _YAML_PROBLEMS if fragment in problem),
                   (f"无法解析（{(error.problem or '').strip()}）", f"cannot parse ({(error.problem or '').strip()})"))
     where_zh, where_en = (f"第 {line} 行", f"line {line}: ") if line is not None else ("", "")
@@ -299,6 +301,8 @@ def _yaml_error_message(error: yaml.MarkedYAMLError) -> tuple[str, int | None]:
 
 # json's messages → plain Chinese.
 _JSON_PROBLEMS = (
+    ("Unexpected end", "内容意外结束（括号或引号没有闭合，可能被截断）",
+     "unexpected end (unclosed bracket or quote; truncated?)"),
     ("Expecting ',' delimiter", "缺少逗号", "missing comma"),
     ("Expecting ':' delimiter", "缺少冒号", "missing colon"),
     ("Expecting property name enclosed in double quotes", "键应写在双引号内（或多了一个逗号）",
@@ -314,7 +318,10 @@ _JSON_PROBLEMS = (
 
 
 def _json_error_message(error: json.JSONDecodeError, line: int) -> str:
-    zh, en = next(((zh, en) for fragment, zh, en in _JSON_PROBLEMS if error.msg.startswith(fragment)),
+    message = error.msg
+    if error.pos >= len(error.doc.rstrip()):
+        message = "Unexpected end"
+    zh, en = next(((zh, en) for fragment, zh, en in _JSON_PROBLEMS if message.startswith(fragment)),
                   (f"无法解析（{error.msg}）", f"cannot parse ({error.msg})"))
     return tr(f"JSON 格式错误：第 {line} 行{zh}", f"JSON syntax error: line {line}: {en}")
 
@@ -445,7 +452,7 @@ def _dossiers_in(data: object, lines: dict[str, list[int] | int]) -> Iterator[tu
         yield from _case_dossiers(data["cases"], lines.get("cases"), root_line)
     elif "dossier" in data:
         yield lines.get("dossier", root_line), data["dossier"], None
-    elif any(key in data for key in REGISTRY_KEYS):
+    elif any(key in data for key in REGISTRY_KEYS) and not any(key in data for key in ("members", "region")):
         yield root_line, None, tr("这是帮扶责任体系登记表，不是户档案；请用 --registry 指定，或命名为 registry.yaml",
                                   "this is a responsibility registry, not a dossier; pass it with --registry")
     else:
