@@ -236,6 +236,14 @@ class ResponsibilityGraph:
     def village_keys(self) -> list[str]:
         return sorted(f"{data['county']}/{data['township']}/{data['name']}" for _, data in self._nodes("village"))
 
+    def village_households(self, key: str) -> list[str]:
+        """Ids of this graph's households in the village."""
+        node = f"village:{key}"
+        if node not in self.graph:
+            return []
+        return sorted(self.graph.nodes[child]["id"] for child in self.graph.successors(node)
+                      if self.graph.nodes[child].get("kind") == "household")
+
     def village(self, key: str | None) -> dict:
         """The village's registered officials; `registered` False for a village missing from the registry."""
         node = f"village:{key}"
@@ -252,6 +260,10 @@ class ResponsibilityGraph:
             "group_leader_position": leader.get("position"),
             "group_leader_phone": leader.get("phone"),
         }
+
+    def helper_ids(self) -> list[str]:
+        """Registered helpers and the unregistered ids households name."""
+        return sorted(data["id"] for _, data in self._nodes("helper"))
 
     def has_helper(self, helper_id: str) -> bool:
         return f"helper:{helper_id}" in self.graph
@@ -447,7 +459,8 @@ def _card_lines(card: list[dict], phone) -> list[str]:
         if item.get("missing"):
             lines.append(f"{item['role']}：明白卡未填写")
             continue
-        text = f"{item['role']} {item['name'] or '（无姓名）'}，电话 {phone(item['phone']) if item['phone'] else '（无）'}"
+        shown_phone = phone(item["phone"]) if item["phone"] else "（无）"
+        text = f"{item['role']} {item['name'] or '（无姓名）'}，电话 {shown_phone}"
         if item["registry_name"] is None and item["registry_phone"] is None:
             lines.append(f"{text} —— 登记中无对应人员")
             continue

@@ -127,7 +127,8 @@ def test_overloaded_helper_is_reported_on_every_household_it_touches(graph, hous
 
 def test_chain_without_limit_stops_at_the_load(graph, households):
     links = graph.links(by_id(households, PHONE_DIFFERS))
-    assert links["chains"]["helpers"]["H-003"] == "户 → 帮扶责任人 钱志远（新乡市农业农村局）→ 帮扶 2 户（分布在 2 个村）"
+    expected = "户 → 帮扶责任人 钱志远（新乡市农业农村局）→ 帮扶 2 户（分布在 2 个村）"
+    assert links["chains"]["helpers"]["H-003"] == expected
 
 
 def test_card_phone_differing_from_registry(graph, households):
@@ -206,14 +207,14 @@ def split_links(registry, households, parts: list[int]) -> list[dict]:
     """links of every household when the run is split: part i gets the households assigned i."""
     count = max(parts) + 1
     graphs = [ResponsibilityGraph(registry) for _ in range(count)]
-    for household, part in zip(households, parts):
+    for household, part in zip(households, parts, strict=True):
         graphs[part].add_household(household)
     loads = [graph.loads() for graph in graphs]
     for index, graph in enumerate(graphs):
         for other, other_loads in enumerate(loads):
             if other != index:
                 graph.merge_loads(other_loads)
-    return [graphs[part].links(household, load_limit=5) for household, part in zip(households, parts)]
+    return [graphs[part].links(household, load_limit=5) for household, part in zip(households, parts, strict=True)]
 
 
 def test_split_run_gives_the_same_links_as_the_whole_run(registry, households, graph):
@@ -257,3 +258,191 @@ def test_chain_unmasked_on_request(graph):
 def test_chain_of_unknown_household_raises_key_error(graph):
     with pytest.raises(KeyError):
         graph.chain("HN-000")
+
+
+# ---- pictures -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def picture(graph):
+    """The picture of the whole test run, with 赵文博 over the limit of 5."""
+    from dangka.graphview import lay_out, select_villages
+
+    return lay_out(graph, select_villages(graph), {"H-001": (7, 5)})
+
+
+def test_svg_is_well_formed_with_chinese_names_marks_and_legend(picture):
+    from xml.etree import ElementTree
+
+    from dangka.graphview import render_svg
+
+    svg = render_svg(picture)
+    root = ElementTree.fromstring(svg)
+    texts = [element.text for element in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "图例" in texts
+    assert "赵文博 · 科员 · 帮扶 7 户 · 超载 7/5" in texts
+    assert "HN-410727-0102-004 徐大十 · 无帮扶责任人" in texts
+    assert "（村未在帮扶责任体系中登记）" in texts
+    assert "Noto Sans SC" in root.get("font-family")
+    # Every link is drawn: nine households with one helper each (H-099 included), one without.
+    assert len(list(root.iter("{http://www.w3.org/2000/svg}path"))) == 12 + 2  # + the legend's two samples
+
+
+def test_svg_tooltips_mask_phones_unless_asked(graph):
+    from dangka.graphview import lay_out, render_svg, select_villages
+
+    masked = render_svg(lay_out(graph, select_villages(graph), {}))
+    assert "138****1101" in masked and "13803731101" not in masked
+    assert "13803731101" in render_svg(lay_out(graph, select_villages(graph), {}, mask=False))
+
+
+def test_html_embeds_the_picture_and_lists_what_to_follow_up(picture):
+    from dangka.graphview import render_html
+
+    page = render_html(picture)
+    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
+    assert "<svg" in page and "图例" in page
+    assert "超过帮扶户数上限的帮扶责任人（1）" in page
+    assert "赵文博（封丘县教育局 · 县直）：帮扶 7 户，上限 5 户" in page
+    assert "封丘县 城关镇 西街村 HN-410727-0102-004" in page
+    assert "封丘县 黄陵镇 北关村：未登记脱贫责任组组长" in page
+
+
+def test_png_is_written_with_a_font_that_has_the_chinese_glyphs(picture, tmp_path):
+    from PIL import Image, ImageFont
+    from pylopdf_fonts_zh_cn import sans_path
+
+    from dangka.graphview import ALERT, write_picture
+
+    out = tmp_path / "graph.png"
+    write_picture(picture, out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(out) as image:
+        assert image.width >= picture.width and image.height >= picture.height
+        red = tuple(int(ALERT[i : i + 2], 16) for i in (1, 3, 5))
+        assert red in {colour for _, colour in image.getcolors(maxcolors=1 << 20)}
+    font = ImageFont.truetype(str(sans_path()), 16)
+    missing_glyph = bytes(font.getmask("\ue000"))
+    assert all(bytes(font.getmask(char)) != missing_glyph for char in "赵文博帮扶责任人东街村图例")
+
+
+def test_village_and_township_filters(graph):
+    from dangka.graphview import select_villages
+
+    assert select_villages(graph, village="东街村") == ["封丘县/城关镇/东街村"]
+    assert select_villages(graph, village="封丘县/黄陵镇/南岗村") == ["封丘县/黄陵镇/南岗村"]
+    assert select_villages(graph, township="黄陵镇") == ["封丘县/黄陵镇/北关村", "封丘县/黄陵镇/南岗村"]
+    assert len(select_villages(graph)) == 4
+
+
+def test_unknown_village_or_township_is_a_usage_error(graph):
+    from dangka.errors import UsageError
+    from dangka.graphview import select_villages
+
+    with pytest.raises(UsageError, match="没有找到村“无此村”"):
+        select_villages(graph, village="无此村")
+    with pytest.raises(UsageError, match="没有找到乡镇“无此镇”"):
+        select_villages(graph, township="无此镇")
+
+
+def test_unsupported_format_and_missing_folder_are_usage_errors(picture, tmp_path):
+    from dangka.errors import UsageError
+    from dangka.graphview import write_picture
+
+    with pytest.raises(UsageError, match="不支持的输出格式“.pdf”"):
+        write_picture(picture, tmp_path / "graph.pdf")
+    with pytest.raises(UsageError, match="输出文件夹不存在"):
+        write_picture(picture, tmp_path / "missing" / "graph.svg")
+
+
+def test_dashes_cover_the_line_in_on_off_steps():
+    from dangka.graphview import _dashes
+
+    dashes = _dashes([(0.0, 0.0), (10.0, 0.0), (10.0, 10.0)], on=4.0, off=2.0)
+    assert [segment[0] for segment in dashes] == [(0.0, 0.0), (6.0, 0.0), (10.0, 2.0), (10.0, 8.0)]
+    assert dashes[1] == [(6.0, 0.0), (10.0, 0.0)]
+    assert dashes[-1] == [(10.0, 8.0), (10.0, 10.0)]
+
+
+# ---- commands ---------------------------------------------------------------------------------
+
+
+def dangka(*argv: str) -> int:
+    from dangka.cli import main
+
+    return main(list(argv))
+
+
+def test_who_prints_the_whole_chain_masked(capsys):
+    assert dangka("who", PHONE_DIFFERS, "--data", str(DATA)) == 0
+    out = capsys.readouterr().out
+    assert "驻村第一书记：冯建设（新乡市农业农村局），电话 139****1204" in out
+    assert "帮扶责任人 钱志远，电话 138****1199 —— 与登记不符：电话（登记 138****1103）" in out
+    assert "13803731103" not in out
+
+
+def test_who_with_no_mask_and_an_explicit_registry(capsys):
+    assert dangka("who", "HN-410727-0101-001", "--data", str(DATA / "households.yaml"),
+                  "--registry", str(DATA / "registry.yaml"), "--no-mask") == 0
+    out = capsys.readouterr().out
+    assert ("帮扶责任人：赵文博（封丘县教育局，县直），科员，电话 13803731101；"
+            "帮扶 7 户，分布在 2 个村，超过上限 5 户") in out
+
+
+def test_who_unknown_household_exits_2_with_a_chinese_message(capsys):
+    assert dangka("who", "HN-000", "--data", str(DATA)) == 2
+    assert "没有找到户“HN-000”" in capsys.readouterr().err
+
+
+def test_helper_lists_load_and_households(capsys):
+    assert dangka("helper", "H-002", "--data", str(DATA)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:5] == ["帮扶责任人 孙丽华（H-002）", "单位：封丘县卫生健康委员会（县直）", "职务：副科长",
+                       "电话：138****1102", "帮扶户数（2017 年度）：2 户，分布在 2 个村，上限 5 户"]
+    assert "  HN-410727-0102-003 周大九（封丘县 城关镇 西街村）" in out
+
+
+def test_helper_overloaded_and_unregistered(capsys):
+    assert dangka("helper", "H-001", "--data", str(DATA)) == 0
+    assert "帮扶户数（2017 年度）：7 户，分布在 2 个村，上限 5 户，超过上限" in capsys.readouterr().out
+    assert dangka("helper", "H-099", "--data", str(DATA)) == 0
+    assert "帮扶责任人 H-099（未在帮扶责任体系中登记）" in capsys.readouterr().out
+
+
+def test_helper_unknown_exits_2(capsys):
+    assert dangka("helper", "H-404", "--data", str(DATA)) == 2
+    assert "没有找到帮扶责任人“H-404”" in capsys.readouterr().err
+
+
+def test_missing_registry_exits_2(tmp_path, capsys):
+    (tmp_path / "households.yaml").write_bytes((DATA / "households.yaml").read_bytes())
+    assert dangka("who", "HN-410727-0101-001", "--data", str(tmp_path)) == 2
+    assert "没有找到帮扶责任体系登记表" in capsys.readouterr().err
+
+
+def test_broken_dossier_is_reported_and_the_rest_still_drawn(tmp_path, capsys):
+    (tmp_path / "registry.yaml").write_bytes((DATA / "registry.yaml").read_bytes())
+    (tmp_path / "households.yaml").write_bytes((DATA / "households.yaml").read_bytes())
+    (tmp_path / "broken.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    assert dangka("who", "HN-410727-0101-006", "--data", str(tmp_path)) == 1
+    captured = capsys.readouterr()
+    assert "broken.yaml" in captured.err and "孙丽华" in captured.out
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".html", ".png"])
+def test_graph_command_writes_each_format(tmp_path, capsys, suffix):
+    out = tmp_path / f"东街村{suffix}"
+    assert dangka("graph", str(DATA), "--village", "东街村", "--out", str(out)) == 0
+    assert f"已生成 {out}" in capsys.readouterr().out
+    content = out.read_bytes()
+    if suffix == ".png":
+        assert content[:8] == b"\x89PNG\r\n\x1a\n"
+    else:
+        text = content.decode("utf-8")
+        assert "帮扶责任关系图 — 封丘县 城关镇 东街村" in text and "图例" in text
+        assert "赵文博 · 科员 · 帮扶 7 户 · 超载 7/5" in text  # the whole run's load, not the village's
+
+
+def test_graph_command_rejects_village_and_township_together(tmp_path):
+    with pytest.raises(SystemExit):
+        dangka("graph", str(DATA), "--village", "东街村", "--township", "城关镇", "--out", str(tmp_path / "g.svg"))
