@@ -117,7 +117,11 @@ def select_villages(graph: ResponsibilityGraph, village: str | None = None, town
     """Village keys to draw: those with households, or those the filter names (by name or full key)."""
     keys = graph.village_keys()
     if village is None and township is None:
-        return [key for key in keys if graph.village_households(key)]
+        chosen = [key for key in keys if graph.village_households(key)]
+        if not chosen:
+            raise UsageError(tr("所给数据中没有可以画出的户（户需填写完整的县、乡镇、村）",
+                                "no household in the data to draw (each needs county, township and village)"))
+        return chosen
     if village is not None:
         chosen = [key for key in keys if village in (key, key.split("/")[2])]
         if not chosen:
@@ -165,7 +169,7 @@ def lay_out(graph: ResponsibilityGraph, village_keys: list[str], overloads: dict
     picture.problems = _problems(graph, villages, helpers, overloads)
     top = _draw_heading(picture, villages, helpers)
     left_width = max([text_width(helper.label) + 2 * PAD + 2 * MARK_RADIUS + 4 for helper in helpers.values()]
-                     + [text_width(helper.group_label, TEXT_SIZE) for helper in helpers.values()] + [160])
+                     + [text_width(helper.group_label) for helper in helpers.values()] + [160])
     right_x = MARGIN + left_width + COLUMN_GAP
     anchors: dict[str, tuple[float, float]] = {}
     left_bottom = _draw_helpers(picture, helpers, anchors, top, left_width)

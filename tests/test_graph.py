@@ -345,6 +345,14 @@ def test_unknown_village_or_township_is_a_usage_error(graph):
         select_villages(graph, township="无此镇")
 
 
+def test_a_run_without_households_is_a_usage_error(registry):
+    from dangka.errors import UsageError
+    from dangka.graphview import select_villages
+
+    with pytest.raises(UsageError, match="所给数据中没有可以画出的户"):
+        select_villages(ResponsibilityGraph(registry))
+
+
 def test_unsupported_format_and_missing_folder_are_usage_errors(picture, tmp_path):
     from dangka.errors import UsageError
     from dangka.graphview import write_picture
