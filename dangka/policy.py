@@ -237,6 +237,12 @@ class Table:
             return self.parameters[cell.key].value(year, province)
         return _copy(cell), reference
 
+    def values(self, row_key: str, year: int | None = None, province: str | None = None) -> dict | None:
+        """Every column of a row as in force for a year and province (absent optional cells None)."""
+        if self.row_key(row_key) is None:
+            return None
+        return {key: self.lookup(row_key, key, year, province)[0] for key in self.columns}
+
     def reference(self, row_key: str, province: str | None = None) -> str:
         """The source of a row (the province's variant when it has one)."""
         key = self.row_key(row_key)
@@ -338,11 +344,16 @@ def _copy(value: object) -> object:
 
 def _read_yaml(path: Path) -> object:
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise PolicyError([(Location(str(path)), tr(f"文件不是 UTF-8 编码：{error.reason}", "file is not UTF-8"))])
+        raw = path.read_bytes()
     except OSError as error:
-        raise PolicyError([(Location(str(path)), tr(f"无法读取文件：{error.strerror}", "cannot read file"))])
+        message = tr(f"无法读取文件：{error.strerror}", "cannot read file")
+        raise PolicyError([(Location(str(path)), message)]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        message = tr("文件不是 UTF-8 编码（请用 UTF-8 保存）", "file is not UTF-8 (save it as UTF-8)")
+        raise PolicyError([(Location(str(path), line), message)]) from None
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 — _LineLoader is a SafeLoader subclass
     except yaml.MarkedYAMLError as error:
@@ -350,11 +361,29 @@ def _read_yaml(path: Path) -> object:
         line = mark.line + 1 if mark is not None else None
         column = mark.column + 1 if mark is not None else None
         problem = error.problem or error.context or ""
-        message = tr(f"YAML 格式错误：{problem}", f"YAML syntax error: {problem}")
+        message = tr(f"YAML 格式错误：{_yaml_problem_in_chinese(problem)}", f"YAML syntax error: {problem}")
         raise PolicyError([(Location(str(path), line, column), message)]) from None
     except (yaml.YAMLError, RecursionError) as error:
         message = tr(f"YAML 格式错误：{type(error).__name__}", f"YAML error: {type(error).__name__}")
         raise PolicyError([(Location(str(path)), message)]) from None
+
+
+# PyYAML's most frequent complaints, said the way a policy officer editing a file understands them.
+_YAML_PROBLEMS = (
+    ("could not find expected ':'", "缺少冒号“:”"),
+    ("expected ',' or ']'", "方括号 [ ] 没有闭合，或列表项之间缺少逗号"),
+    ("expected ',' or '}'", "花括号 { } 没有闭合，或项之间缺少逗号"),
+    ("mapping values are not allowed here", "此处不能出现冒号（文字中的冒号请用引号括起来）"),
+    ("did not find expected key", "缩进不对齐，或缺少“键:”"),
+    ("expected <block end>", "缩进不对齐"),
+    ("found character '\\t'", "含有制表符 Tab，请改用空格缩进"),
+    ("could not determine a constructor", "使用了不允许的 YAML 标签（只接受普通的映射、列表和值）"),
+    ("found undefined alias", "引用了未定义的锚点"),
+)
+
+
+def _yaml_problem_in_chinese(problem: str) -> str:
+    return next((chinese for english, chinese in _YAML_PROBLEMS if english in problem), problem)
 
 
 class _Checker:
@@ -377,7 +406,9 @@ class _Checker:
         if isinstance(value, str) and value.strip():
             return value.strip()
         if value is not None or required:
-            self.add(_line_of(mapping, key), f"{what}的“{key}”必须是非空文字", f"'{key}' of {what} must be non-empty text")
+            self.add(
+                _line_of(mapping, key), f"{what}的“{key}”必须是非空文字", f"'{key}' of {what} must be non-empty text"
+            )
         return ""
 
     def words(self, mapping: _Map, key: str, what: str) -> tuple[str, ...]:
@@ -494,13 +525,19 @@ def _parse_parameter_file(checker: _Checker, document: _Map, parameters: dict[st
 
 def _parse_parameter(checker: _Checker, key: object, body: object, line: int | None) -> Parameter | None:
     if not isinstance(key, str) or not isinstance(body, dict):
-        checker.add(line, f"参数“{key}”必须是以英文名为键的映射", f"parameter '{key}' must be a mapping under an English key")
+        checker.add(
+            line, f"参数“{key}”必须是以英文名为键的映射", f"parameter '{key}' must be a mapping under an English key"
+        )
         return None
     what = f"参数“{key}”"
     checker.unknown_fields(body, _PARAMETER_FIELDS, what)
     type_name = body.get("type")
     if type_name not in TYPES:
-        checker.add(_line_of(body, "type"), f"{what}的 type 必须是 {' | '.join(TYPES)} 之一", f"type of {what} must be one of {TYPES}")
+        checker.add(
+            _line_of(body, "type"),
+            f"{what}的 type 必须是 {' | '.join(TYPES)} 之一",
+            f"type of {what} must be one of {TYPES}",
+        )
         return None
     values = _parse_values(checker, body.get("values"), type_name, what, _line_of(body, "values") or body.line)
     regional = _parse_regional_values(checker, body, type_name, what)
@@ -540,7 +577,11 @@ def _parse_value(
     checker: _Checker, entry: object, type_name: str, what: str, line: int | None
 ) -> ParameterValue | None:
     if not isinstance(entry, dict):
-        checker.add(line, f"{what}的每个取值必须写成 {{from, value, reference}}", f"each value of {what} must be {{from, value, reference}}")
+        checker.add(
+            line,
+            f"{what}的每个取值必须写成 {{from, value, reference}}",
+            f"each value of {what} must be {{from, value, reference}}",
+        )
         return None
     line = entry.line
     checker.unknown_fields(entry, _VALUE_FIELDS, what)
@@ -550,8 +591,11 @@ def _parse_value(
         return None
     ok, value = _typed(type_name, entry.get("value"))
     if not ok:
-        checker.add(line, f"{what}（{year} 年）的取值必须是{_TYPE_NAMES[type_name]}，现为“{entry.get('value')}”",
-                    f"value of {what} ({year}) must be {type_name}")
+        checker.add(
+            line,
+            f"{what}（{year} 年）的取值必须是{_TYPE_NAMES[type_name]}，现为“{entry.get('value')}”",
+            f"value of {what} ({year}) must be {type_name}",
+        )
         return None
     reference = entry.get("reference")
     if not isinstance(reference, str) or not reference.strip():
@@ -565,13 +609,21 @@ def _parse_regional_values(checker: _Checker, body: _Map, type_name: str, what: 
     if regional is None:
         return {}
     if not isinstance(regional, dict):
-        checker.add(_line_of(body, "regional"), f"{what}的 regional 必须是“省份: 取值列表”的映射", f"regional of {what} must map provinces to values")
+        checker.add(
+            _line_of(body, "regional"),
+            f"{what}的 regional 必须是“省份: 取值列表”的映射",
+            f"regional of {what} must map provinces to values",
+        )
         return {}
     parsed = {}
     for province, entries in regional.items():
         line = _line_of(regional, province)
         if not _is_province_name(province):
-            checker.add(line, f"{what}的地区“{province}”不是省级名称（应写全称，如 河南省）", f"'{province}' is not a province's full name")
+            checker.add(
+                line,
+                f"{what}的地区“{province}”不是省级名称（应写全称，如 河南省）",
+                f"'{province}' is not a province's full name",
+            )
             continue
         values = _parse_values(checker, entries, type_name, f"{what}（{province}）", line)
         if values:
@@ -593,7 +645,9 @@ def _parse_table(checker: _Checker, document: _Map, parameters: Mapping[str, Par
     columns = _parse_columns(checker, document.get("columns"), what, _line_of(document, "columns"))
     rows_raw = document.get("rows")
     if not isinstance(rows_raw, dict) or not rows_raw:
-        checker.add(_line_of(document, "rows") or document.line, f"{what}缺少 rows: 映射", f"{what} needs a 'rows:' mapping")
+        checker.add(
+            _line_of(document, "rows") or document.line, f"{what}缺少 rows: 映射", f"{what} needs a 'rows:' mapping"
+        )
         return None
     if not key or columns is None:
         return None
@@ -629,11 +683,19 @@ def _parse_columns(checker: _Checker, raw: object, what: str, line: int | None) 
         column_what = f"{what}的列“{key}”"
         checker.unknown_fields(body, _COLUMN_FIELDS, column_what)
         if body.get("type") not in TYPES:
-            checker.add(column_line, f"{column_what}的 type 必须是 {' | '.join(TYPES)} 之一", f"type of {column_what} must be one of {TYPES}")
+            checker.add(
+                column_line,
+                f"{column_what}的 type 必须是 {' | '.join(TYPES)} 之一",
+                f"type of {column_what} must be one of {TYPES}",
+            )
             continue
         optional = body.get("optional", False)
         if not isinstance(optional, bool):
-            checker.add(column_line, f"{column_what}的 optional 必须是 true 或 false", f"optional of {column_what} must be a boolean")
+            checker.add(
+                column_line,
+                f"{column_what}的 optional 必须是 true 或 false",
+                f"optional of {column_what} must be a boolean",
+            )
         columns[key] = Column(
             key=key,
             label=checker.text(body, "label", column_what),
@@ -649,7 +711,9 @@ def _parse_columns(checker: _Checker, raw: object, what: str, line: int | None) 
 
 def _parse_row(checker, row_key, row, columns, parameters, what, line) -> dict | None:
     if not isinstance(row_key, str) or not isinstance(row, dict):
-        checker.add(line, f"{what}的行“{row_key}”必须是以词语为键的映射", f"row '{row_key}' of {what} must be a mapping")
+        checker.add(
+            line, f"{what}的行“{row_key}”必须是以词语为键的映射", f"row '{row_key}' of {what} must be a mapping"
+        )
         return None
     row_what = f"{what}的行“{row_key}”"
     checker.unknown_fields(row, set(columns) | _ROW_META, row_what)
@@ -674,7 +738,9 @@ def _parse_cell(checker, row: _Map, column: Column, parameters, row_what: str) -
     line = _line_of(row, column.key)
     raw = row.get(column.key)
     if column.key not in row:
-        checker.add(row.line, f"{row_what}缺少列“{column.key}”（{column.label}）", f"{row_what} lacks column '{column.key}'")
+        checker.add(
+            row.line, f"{row_what}缺少列“{column.key}”（{column.label}）", f"{row_what} lacks column '{column.key}'"
+        )
         return None
     if raw is None:
         if not column.optional:
@@ -684,13 +750,21 @@ def _parse_cell(checker, row: _Map, column: Column, parameters, row_what: str) -
         return _parameter_cell(checker, raw["parameter"], column, parameters, row_what, line)
     ok, value = _typed(column.type, raw)
     if not ok:
-        checker.add(line, f"{row_what}的“{column.key}”必须是{_TYPE_NAMES[column.type]}，现为“{raw}”",
-                    f"'{column.key}' of {row_what} must be {column.type}")
+        checker.add(
+            line,
+            f"{row_what}的“{column.key}”必须是{_TYPE_NAMES[column.type]}，现为“{raw}”",
+            f"'{column.key}' of {row_what} must be {column.type}",
+        )
         return None
-    outside = [word for word in (value if isinstance(value, list) else [value]) if column.words and word not in column.words]
+    outside = [
+        word for word in (value if isinstance(value, list) else [value]) if column.words and word not in column.words
+    ]
     if outside:
-        checker.add(line, f"{row_what}的“{column.key}”含有不允许的词：{'、'.join(map(str, outside))}",
-                    f"'{column.key}' of {row_what} has words outside {column.words}")
+        checker.add(
+            line,
+            f"{row_what}的“{column.key}”含有不允许的词：{'、'.join(map(str, outside))}",
+            f"'{column.key}' of {row_what} has words outside {column.words}",
+        )
     return tuple(value) if isinstance(value, list) else value
 
 
@@ -700,8 +774,11 @@ def _parameter_cell(checker, name: object, column: Column, parameters, row_what:
         checker.add(line, f"{row_what}引用的参数“{name}”不存在", f"{row_what} refers to unknown parameter '{name}'")
         return None
     if parameter.type != column.type and not (column.type == "num" and parameter.type == "int"):
-        checker.add(line, f"{row_what}引用的参数“{name}”类型为 {parameter.type}，与列类型 {column.type} 不符",
-                    f"parameter '{name}' is {parameter.type}, column '{column.key}' is {column.type}")
+        checker.add(
+            line,
+            f"{row_what}引用的参数“{name}”类型为 {parameter.type}，与列类型 {column.type} 不符",
+            f"parameter '{name}' is {parameter.type}, column '{column.key}' is {column.type}",
+        )
         return None
     return ParameterRef(name)
 
@@ -711,13 +788,21 @@ def _parse_regional_rows(checker, row: _Map, columns, parameters, row_what: str)
     if regional is None:
         return {}
     if not isinstance(regional, dict):
-        checker.add(_line_of(row, "regional"), f"{row_what}的 regional 必须是“省份: 改写的列”的映射", f"regional of {row_what} must be a mapping")
+        checker.add(
+            _line_of(row, "regional"),
+            f"{row_what}的 regional 必须是“省份: 改写的列”的映射",
+            f"regional of {row_what} must be a mapping",
+        )
         return {}
     parsed = {}
     for province, override in regional.items():
         line = _line_of(regional, province)
         if not _is_province_name(province) or not isinstance(override, dict):
-            checker.add(line, f"{row_what}的地区“{province}”必须是省级全称，下接改写的列和 reference", f"regional '{province}' of {row_what} is malformed")
+            checker.add(
+                line,
+                f"{row_what}的地区“{province}”必须是省级全称，下接改写的列和 reference",
+                f"regional '{province}' of {row_what} is malformed",
+            )
             continue
         variant_what = f"{row_what}（{province}）"
         checker.unknown_fields(override, set(columns) | {"reference", "note"}, variant_what)
@@ -737,8 +822,11 @@ def _check_row_aliases(checker: _Checker, rows: dict, rows_raw: _Map, what: str)
     for key, row in rows.items():
         for alias in row.get("aliases", ()):
             if alias in owner and owner[alias] != key:
-                checker.add(_line_of(rows_raw, key), f"{what}的别名“{alias}”同时指“{owner[alias]}”和“{key}”",
-                            f"alias '{alias}' of {what} names two rows")
+                checker.add(
+                    _line_of(rows_raw, key),
+                    f"{what}的别名“{alias}”同时指“{owner[alias]}”和“{key}”",
+                    f"alias '{alias}' of {what} names two rows",
+                )
             owner.setdefault(alias, key)
 
 
@@ -752,8 +840,11 @@ def _check_references(checker: _Checker, tables: dict[str, Table], documents: di
                 continue
             target = tables.get(column.refers)
             if target is None:
-                checker.add(document.line, f"表“{table.key}”的列“{column.key}”引用的表“{column.refers}”不存在",
-                            f"column '{column.key}' refers to unknown table '{column.refers}'")
+                checker.add(
+                    document.line,
+                    f"表“{table.key}”的列“{column.key}”引用的表“{column.refers}”不存在",
+                    f"column '{column.key}' refers to unknown table '{column.refers}'",
+                )
                 continue
             for row_key, row in table.rows.items():
                 _check_referred_words(checker, table, column, target, row_key, row, document)
@@ -766,5 +857,8 @@ def _check_referred_words(checker, table, column, target, row_key, row, document
         for word in words:
             if word not in target.rows:
                 line = _line_of(document["rows"], row_key)
-                checker.add(line, f"表“{table.key}”行“{row_key}”的“{column.key}”中的“{word}”不在表“{target.key}”中",
-                            f"'{word}' in '{column.key}' of row '{row_key}' is not a row of table '{target.key}'")
+                checker.add(
+                    line,
+                    f"表“{table.key}”行“{row_key}”的“{column.key}”中的“{word}”不在表“{target.key}”中",
+                    f"'{word}' in '{column.key}' of row '{row_key}' is not a row of table '{target.key}'",
+                )
