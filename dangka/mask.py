@@ -60,7 +60,9 @@ def mask_text(text: str) -> str:
     masked = _MOBILE.sub(lambda match: mask_phone(match.group()), masked)
     masked = _LANDLINE.sub(lambda match: mask_phone(match.group()), masked)
     # Every mask keeps the length, so the stars can be put back into the original characters.
-    return "".join(original if shown == plain else shown for original, plain, shown in zip(text, searchable, masked))
+    return "".join(
+        original if shown == plain else shown for original, plain, shown in zip(text, searchable, masked, strict=True)
+    )
 
 
 def mask_value(value: object) -> object:

@@ -108,7 +108,8 @@ def test_sample_report_grades(repo_root):
 def test_values_are_picked_by_year(policy_copy):
     path = policy_copy / "grading.yaml"
     text = path.read_text(encoding="utf-8").replace(
-        "    - from: 2014\n      value: 10\n", "    - from: 2020\n      value: 20\n      reference: 某年新办法\n    - from: 2014\n      value: 10\n"
+        "    - from: 2014\n      value: 10\n",
+        "    - from: 2020\n      value: 20\n      reference: 某年新办法\n    - from: 2014\n      value: 10\n",
     )
     path.write_text(text, encoding="utf-8")
     assert load_grading_policy(policy_copy, year=2019).points_per_weight == 10
@@ -132,7 +133,9 @@ def test_value_without_reference_names_file_and_line(policy_copy):
 
 def test_missing_parameter_is_reported(policy_copy):
     path = policy_copy / "grading.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("grading_pass_min:", "grading_pass_minimum:"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("grading_pass_min:", "grading_pass_minimum:"), encoding="utf-8"
+    )
     with pytest.raises(GradingPolicyError, match="缺少参数 grading_pass_min"):
         load_grading_policy(policy_copy)
 

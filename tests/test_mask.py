@@ -104,5 +104,5 @@ def test_masking_keeps_length_and_is_idempotent(text):
 @given(st.text(max_size=60))
 def test_masking_only_replaces_digits_by_stars(text):
     masked = mask_text(text)
-    for original, shown in zip(text, masked):
+    for original, shown in zip(text, masked, strict=True):
         assert shown == original or (shown == "*" and re.fullmatch(r"\d", original))

@@ -69,7 +69,9 @@ def format_value(value: object) -> str:
 
 def evidence_text(finding: dict) -> str:
     """All evidence of a finding on one line: path = value; path = value."""
-    return "；".join(f"{item.get('path', '')} = {format_value(item.get('value'))}" for item in finding.get("evidence", []))
+    return "；".join(
+        f"{item.get('path', '')} = {format_value(item.get('value'))}" for item in finding.get("evidence", [])
+    )
 
 
 def findings_of(report: dict) -> Iterator[tuple[dict, dict]]:
@@ -114,6 +116,45 @@ def summarize(report: dict, level: str) -> list[RegionSummary]:
             summaries[key] = RegionSummary(*key)
         summaries[key].add(household)
     return list(summaries.values())
+
+
+REGION_LEVELS = ("county", "township", "village")
+REGION_LEVEL_NAMES = {"county": "县", "township": "乡镇", "village": "村"}
+
+
+def summary_table(report: dict, level: str, categories: list[str]) -> tuple[list[str], list[list[object]]]:
+    """(header, rows) of the summary by county, township or village: region names first, then counts."""
+    region_levels = REGION_LEVELS[: REGION_LEVELS.index(level) + 1]
+    head = [REGION_LEVEL_NAMES[name] for name in region_levels] + ["户数", "有问题户数", "问题数"]
+    head += [f"{severity_name(severity)}严重度" for severity in SEVERITIES]
+    head += [category_name(category) for category in categories]
+    rows = []
+    for summary in summarize(report, level):
+        cells: list[object] = [getattr(summary, name) for name in region_levels]
+        cells += [summary.households, summary.with_findings, summary.findings]
+        cells += [summary.by_severity.get(severity, 0) for severity in SEVERITIES]
+        cells += [summary.by_category.get(category, 0) for category in categories]
+        rows.append(cells)
+    return head, rows
+
+
+def ranking_table(grades: dict, level: str) -> tuple[list[str], list[list[object]]]:
+    """(header, rows) of the 评比 ranking of "counties" or "townships" from dangka.report.grade.grade."""
+    with_county = level == "townships"
+    head = ["名次", *(["县", "乡镇"] if with_county else ["县"]), "户数", "有问题户数"]
+    head += [severity_name(severity) for severity in SEVERITIES] + ["得分", "等次"]
+    rows = []
+    for unit in grades.get(level) or []:
+        cells: list[object] = [
+            unit.get("rank", ""),
+            *([unit.get("county", "")] if with_county else []),
+            unit.get("name", ""),
+        ]
+        cells += [unit.get("households", 0), unit.get("with_findings", "")]
+        cells += [unit.get("findings_by_severity", {}).get(severity, 0) for severity in SEVERITIES]
+        cells += [unit.get("score", ""), unit.get("grade", "")]
+        rows.append(cells)
+    return head, rows
 
 
 def categories_present(report: dict) -> list[str]:
