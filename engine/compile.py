@@ -1,0 +1,573 @@
+"""Checked rules → durable_rules ruleset definitions, plus the slots the evaluator fills in facts.
+
+Each rule becomes one durable_rules rule per disjunct of its condition (in disjunctive normal
+form, so a disjunct only joins the records it reads). A comparison the engine can do itself (a
+field against a value, a field of another joined record, a policy value, arithmetic on those)
+becomes part of a fact pattern; a quantifier becomes a join (存在) or a negated pattern (没有/所有).
+What durable_rules cannot express (counts, sums, policy-table look-ups, built-in functions) becomes
+a *slot*: a boolean the evaluator computes once per household (or per record) and puts on a fact,
+which the pattern then tests. Missing values follow three-valued logic: a positive pattern needs
+the value present; inside a negated pattern a missing value counts as "might match", so a rule
+never fires on a guess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import itertools
+from dataclasses import dataclass, field
+
+from dangka import contract
+from dangka.dsl import ast
+from dangka.dsl.check import DERIVED, HOUSEHOLD, POLICY
+
+GO = "_go"
+DERIVED_FACT = "_derived"
+MAX_DISJUNCTS = 32
+# durable_rules crashes on facts with more than about 28 keys; keep room for id, t and sid.
+MAX_FACT_FIELDS = 24
+# durable_rules fails on rulesets of a few hundred rules; a ruleset is cut well before that.
+MAX_RULES_PER_RULESET = 120
+
+_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+_DURABLE_OP = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+_DURABLE_ARITH = {"+": "$add", "-": "$sub", "*": "$mul", "/": "$div"}
+
+
+class CompileError(Exception):
+    """A rule the engine cannot run as written; reported by lint like any rule error."""
+
+    def __init__(self, message_zh: str, message_en: str, span: ast.Span):
+        super().__init__(message_zh)
+        self.message_zh = message_zh
+        self.message_en = message_en
+        self.span = span
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A boolean the evaluator computes before the facts go to the engine."""
+
+    name: str            # fact key, e.g. "_s12"
+    anchor: str | None   # entity key whose records carry it; None: the household fact
+    expr: ast.Node
+
+
+@dataclass
+class CompiledRule:
+    rule: ast.Rule
+    index: int
+    stratum: int
+    definitions: list[dict]            # one durable_rules rule (without "run") per disjunct
+    slots: list[Slot]
+    fields: dict[str, set[str]]        # fact type → keys its patterns read
+    views: set[str]                    # views used as single records: their first record is flagged
+    derived_reads: set[str]
+    ruleset: int = 0
+
+
+def policy_key(parameter: str) -> str:
+    return f"_p_{parameter}"
+
+
+def first_flag(view: str) -> str:
+    return f"_f_{view}"
+
+
+def fact_value(value: object) -> object:
+    """A value as durable_rules sees it: dates become day numbers so that arithmetic works."""
+    if isinstance(value, _dt.date):
+        return value.toordinal()
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(value)
+    return value
+
+
+# ---- negation normal form and disjunctive normal form -----------------------------------------
+
+
+def push_not(node: ast.Node, negate: bool = False) -> ast.Node:
+    """Negation normal form: 并非 moves inward until it rests on a derived fact or a slot."""
+    if isinstance(node, ast.Not):
+        return push_not(node.operand, not negate)
+    if isinstance(node, (ast.And, ast.Or)):
+        items = tuple(push_not(item, negate) for item in node.items)
+        flip = isinstance(node, ast.And) == negate
+        return ast.Or(items, node.span) if flip else ast.And(items, node.span)
+    if isinstance(node, ast.Quantifier):
+        kind = node.kind
+        where = node.where
+        if kind == "all":
+            kind, where = "none", ast.Not(where, where.span)
+        if negate:
+            kind = "none" if kind == "any" else "any"
+        return dataclasses.replace(node, kind=kind, where=push_not(where))
+    if not negate:
+        return node
+    if isinstance(node, ast.Compare):
+        return dataclasses.replace(node, op=_NEGATE[node.op])
+    if isinstance(node, ast.MemberOf):
+        return dataclasses.replace(node, negated=not node.negated)
+    if isinstance(node, ast.IsEmpty):
+        return dataclasses.replace(node, negated=not node.negated)
+    if isinstance(node, ast.Literal):
+        return dataclasses.replace(node, value=not node.value)
+    if isinstance(node, ast.Path) and node.entity not in (DERIVED, None):
+        return ast.Compare("==", node, ast.Literal(False, node.span), node.span)
+    return ast.Not(node, node.span)
+
+
+def disjuncts(node: ast.Node) -> list[list[ast.Node]]:
+    """The top level of a condition as a list of conjunctions (quantifier bodies are not expanded)."""
+    if isinstance(node, ast.And):
+        result = [[]]
+        for item in node.items:
+            result = [left + right for left, right in itertools.product(result, disjuncts(item))]
+            if len(result) > MAX_DISJUNCTS:
+                raise CompileError(f"条件展开后超过 {MAX_DISJUNCTS} 种情形，请拆成几条规则",
+                                   f"the condition expands to more than {MAX_DISJUNCTS} cases: split the rule",
+                                   node.span)
+        return result
+    if isinstance(node, ast.Or):
+        return [conj for item in node.items for conj in disjuncts(item)]
+    return [[node]]
+
+
+# ---- one disjunct → one durable_rules rule --------------------------------------------------
+
+
+class _Pattern:
+    """The facts one durable_rules rule joins, in order, each with its conditions."""
+
+    def __init__(self, compiler: "_RuleCompiler"):
+        self.compiler = compiler
+        self.order: list[str] = []                 # alias names in join order
+        self.type_of: dict[str, str] = {}          # alias → fact type
+        self.conditions: dict[str, list[dict]] = {}
+        self.negated: list[tuple[str, dict]] = []  # (name, pattern) for none(...)
+        self.alias_of: dict[str, str] = {}         # entity key (as written) → alias
+
+    def add(self, alias: str, fact_type: str, conditions: list[dict]) -> str:
+        self.order.append(alias)
+        self.type_of[alias] = fact_type
+        self.conditions[alias] = [{"t": fact_type}] + conditions
+        return alias
+
+    def definition(self) -> dict:
+        parts = [{GO: {"$and": [{"t": GO}, {"k": self.compiler.stratum}]}}]
+        for alias in self.order:
+            conditions = self.conditions[alias]
+            parts.append({alias: flatten(conditions[0] if len(conditions) == 1 else {"$and": conditions})})
+        for name, pattern in self.negated:
+            parts.append({f"{name}$not": flatten(pattern)})
+        return {"all": parts}
+
+
+def flatten(condition: dict) -> dict:
+    """Splice $or into $or and $and into $and.
+
+    durable_rules 2.0.28 evaluates an $or nested directly in another $or wrongly (it matched a
+    member of age 50 against "age > 60 or labour in {...}"); a flat list means the same and is
+    evaluated right. tests/test_compile.py pins this.
+    """
+    if not isinstance(condition, dict) or len(condition) != 1:
+        return condition
+    (key, value), = condition.items()
+    if key not in ("$and", "$or"):
+        return condition
+    items = []
+    for item in value:
+        item = flatten(item)
+        if isinstance(item, dict) and len(item) == 1 and key in item:
+            items.extend(item[key])
+        else:
+            items.append(item)
+    return {key: items}
+
+
+class _NeedsSlot(Exception):
+    """Raised inside a quantifier body whose atom reads two collections at once."""
+
+
+class _RuleCompiler:
+    def __init__(self, rule: ast.Rule, index: int, stratum: int, slot_counter: itertools.count):
+        self.rule = rule
+        self.index = index
+        self.stratum = stratum
+        self.slot_counter = slot_counter
+        self.slots: list[Slot] = []
+        self.fields: dict[str, set[str]] = {}
+        self.views: set[str] = set()
+        self.derived_reads: set[str] = set()
+
+    # -- bookkeeping --
+    def use(self, fact_type: str, key: str) -> None:
+        self.fields.setdefault(fact_type, set()).add(key)
+
+    def fact_type(self, entity_key: str) -> str:
+        entity = contract.ENTITIES[entity_key]
+        return entity.base or entity.key
+
+    def filter_conditions(self, entity_key: str, single: bool) -> list[dict]:
+        entity = contract.ENTITIES[entity_key]
+        conditions = []
+        if entity.filter is not None:
+            key, word = entity.filter
+            self.use(entity.base, key)
+            conditions.append({key: word})
+            if single:
+                self.views.add(entity_key)
+                self.use(entity.base, first_flag(entity_key))
+                conditions.append({first_flag(entity_key): True})
+        return conditions
+
+    # -- the rule --
+    def compile(self) -> CompiledRule:
+        condition = push_not(self.rule.condition)
+        definitions = []
+        for conjunction in disjuncts(condition):
+            if any(isinstance(item, ast.Literal) and item.value is False for item in conjunction):
+                continue
+            definitions.append(self.conjunction(conjunction))
+        return CompiledRule(self.rule, self.index, self.stratum, definitions, self.slots, self.fields,
+                            self.views, self.derived_reads)
+
+    def conjunction(self, items: list[ast.Node]) -> dict:
+        pattern = _Pattern(self)
+        household = pattern.add("h", HOUSEHOLD, self.applicability())
+        pattern.alias_of[HOUSEHOLD] = household
+        scope = self.rule.scope_entity
+        if scope:
+            pattern.alias_of[scope] = pattern.add("s", self.fact_type(scope), self.filter_conditions(scope, single=False))
+        for entity_key in self.singles(items):
+            if entity_key not in pattern.alias_of:
+                alias = pattern.add(f"e{len(pattern.order)}", self.fact_type(entity_key),
+                                    self.filter_conditions(entity_key, single=True))
+                pattern.alias_of[entity_key] = alias
+        for item in items:
+            self.literal(pattern, item)
+        return pattern.definition()
+
+    def applicability(self) -> list[dict]:
+        conditions = []
+        if self.rule.years:
+            start, end = self.rule.years
+            self.use(HOUSEHOLD, "year")
+            if start is not None:
+                conditions.append({"$gte": {"year": start}})
+            if end is not None:
+                conditions.append({"$lte": {"year": end}})
+        if self.rule.regions:
+            self.use(HOUSEHOLD, "province")
+            self.use(HOUSEHOLD, "county")
+            conditions.append({"$or": [{key: region} for region in self.rule.regions
+                                       for key in ("province", "county")]})
+        return conditions
+
+    def singles(self, items: list[ast.Node]) -> list[str]:
+        """Single records the conjunction reads (apart from emptiness tests), in order of mention."""
+        found: list[str] = []
+        bound = {self.rule.scope_entity}
+        for item in items:
+            self._singles(item, bound, found, top=True)
+        return found
+
+    def _singles(self, node: ast.Node, bound: set, found: list, top: bool) -> None:
+        if isinstance(node, ast.IsEmpty) and not node.negated and top:
+            return  # a top-level emptiness test does not need the record to exist
+        if isinstance(node, ast.Path):
+            entity = node.entity
+            if entity and entity not in (POLICY, DERIVED, HOUSEHOLD) and entity not in bound \
+                    and not _is_collection(entity) and entity not in found:
+                found.append(entity)
+            return
+        if isinstance(node, (ast.Quantifier, ast.Count, ast.Sum)):
+            bound = bound | {node.entity}
+            top = False
+        for child in ast.children(node):
+            self._singles(child, bound, found, top and isinstance(node, (ast.And,)))
+
+    # -- literals of a conjunction --
+    def literal(self, pattern: _Pattern, node: ast.Node) -> None:
+        if isinstance(node, ast.Literal):
+            return  # a literal 是 adds nothing; 否 dropped the disjunct already
+        if isinstance(node, ast.Path) and node.entity == DERIVED:
+            self.derived_reads.add(node.field)
+            pattern.add(f"d{len(pattern.order)}", DERIVED_FACT, [{"name": node.field}])
+            return
+        if isinstance(node, ast.Not) and isinstance(node.operand, ast.Path) and node.operand.entity == DERIVED:
+            self.derived_reads.add(node.operand.field)
+            pattern.negated.append((f"n{len(pattern.negated)}", {"$and": [{"t": DERIVED_FACT},
+                                                                         {"name": node.operand.field}]}))
+            return
+        if isinstance(node, ast.IsEmpty) and not node.negated and node.operand.entity not in pattern.alias_of \
+                and node.operand.entity != self.rule.scope_entity:
+            self.absent_single(pattern, node.operand)
+            return
+        if isinstance(node, ast.Quantifier):
+            self.quantifier(pattern, node)
+            return
+        alias, condition = self.atom(pattern, node, possibly=False)
+        pattern.conditions[alias].append(condition)
+
+    def absent_single(self, pattern: _Pattern, path: ast.Path) -> None:
+        """X.f 为空 on a single record not otherwise joined: no such record has the field filled."""
+        fact_type = self.fact_type(path.entity)
+        self.use(fact_type, path.field)
+        conditions = [{"t": fact_type}] + self.filter_conditions(path.entity, single=True) + \
+            [{"$ex": {path.field: 1}}]
+        pattern.negated.append((f"n{len(pattern.negated)}", {"$and": conditions}))
+
+    def quantifier(self, pattern: _Pattern, node: ast.Quantifier) -> None:
+        fact_type = self.fact_type(node.entity)
+        conditions = self.filter_conditions(node.entity, single=False)
+        name = f"q{len(pattern.order) + len(pattern.negated)}"
+        saved = dict(pattern.alias_of)
+        pattern.alias_of[node.entity] = name
+        try:
+            body = self.body(pattern, node.where, name, possibly=node.kind == "none")
+        except _NeedsSlot:
+            pattern.alias_of = saved
+            alias, condition = self.slot_condition(pattern, node, possibly=False)
+            pattern.conditions[alias].append(condition)
+            return
+        finally:
+            if node.entity in saved:
+                pattern.alias_of[node.entity] = saved[node.entity]
+            else:
+                pattern.alias_of.pop(node.entity, None)
+        if node.kind == "any":
+            pattern.order.append(name)
+            pattern.type_of[name] = fact_type
+            pattern.conditions[name] = [{"t": fact_type}] + conditions + [body]
+        else:
+            pattern.negated.append((name, {"$and": [{"t": fact_type}] + conditions + [body]}))
+
+    def body(self, pattern: _Pattern, node: ast.Node, alias: str, possibly: bool) -> dict:
+        """A quantifier's condition as one fact pattern of the quantified record."""
+        if isinstance(node, (ast.And, ast.Or)):
+            key = "$and" if isinstance(node, ast.And) else "$or"
+            return {key: [self.body(pattern, item, alias, possibly) for item in node.items]}
+        if isinstance(node, ast.Literal):
+            return {"$ex": {"t": 1}} if node.value else {"t": "_never"}
+        where, condition = self.atom(pattern, node, possibly, inside=alias)
+        if where != alias:
+            raise _NeedsSlot()
+        return condition
+
+    # -- atoms --
+    def atom(self, pattern: _Pattern, node: ast.Node, possibly: bool, inside: str | None = None) -> tuple[str, dict]:
+        """(alias, condition) for one comparison-like node; a slot when the engine cannot do it."""
+        native = self.native(pattern, node, possibly, inside)
+        if native is not None:
+            return native
+        return self.slot_condition(pattern, node, possibly, inside)
+
+    def native(self, pattern, node, possibly, inside):
+        if isinstance(node, ast.Compare):
+            return self.compare(pattern, node, possibly, inside)
+        if isinstance(node, ast.MemberOf) and isinstance(node.collection, ast.SetLiteral) and node.collection.items \
+                and all(isinstance(item, ast.Literal) for item in node.collection.items) \
+                and self.is_field(node.item):
+            alias, key = self.subject(pattern, node.item)
+            if inside is not None and alias != inside:
+                return None
+            words = [fact_value(item.value) for item in node.collection.items]
+            if node.negated:
+                condition = {"$and": [{"$neq": {key: word}} for word in words]}
+            else:
+                condition = {"$or": [{key: word} for word in words]}
+            return alias, self.maybe(condition, [key], possibly)
+        if isinstance(node, ast.IsEmpty) and self.is_field(node.operand):
+            alias, key = self.subject(pattern, node.operand)
+            if inside is not None and alias != inside:
+                return None
+            return alias, {"$ex" if node.negated else "$nex": {key: 1}}
+        if isinstance(node, ast.Path) and self.is_field(node) and node.type == "bool":
+            alias, key = self.subject(pattern, node)
+            if inside is not None and alias != inside:
+                return None
+            return alias, self.maybe({key: True}, [key], possibly)
+        return None
+
+    def is_field(self, node: ast.Node) -> bool:
+        return isinstance(node, ast.Path) and node.entity not in (None, POLICY, DERIVED)
+
+    def subject(self, pattern: _Pattern, path: ast.Path) -> tuple[str, str]:
+        alias = pattern.alias_of[path.entity]
+        self.use(pattern.type_of.get(alias) or self.fact_type(path.entity), path.field)
+        return alias, path.field
+
+    def compare(self, pattern, node: ast.Compare, possibly, inside):
+        order = self.aliases_in_order(pattern, inside)
+        for subject, other, op in ((node.left, node.right, node.op), (node.right, node.left, _FLIP[node.op])):
+            if not self.is_field(subject):
+                continue
+            alias = self.alias_for(pattern, subject.entity)
+            if alias is None:
+                continue
+            other_aliases = self.value_aliases(pattern, other)
+            if other_aliases is None:
+                continue
+            if any(order.index(other_alias) > order.index(alias) for other_alias in other_aliases
+                   if other_alias in order and alias in order):
+                continue
+            if inside is not None and alias != inside:
+                continue
+            _, key = self.subject(pattern, subject)
+            same_fact = []
+            value = self.value(pattern, other, alias, same_fact)
+            condition = {key: value} if op == "==" else {_DURABLE_OP[op]: {key: value}}
+            return alias, self.maybe(condition, [key] + same_fact, possibly)
+        return None
+
+    def aliases_in_order(self, pattern: _Pattern, inside: str | None) -> list[str]:
+        order = list(pattern.order)
+        if inside is not None and inside not in order:
+            order.append(inside)
+        return order
+
+    def alias_for(self, pattern: _Pattern, entity_key: str) -> str | None:
+        return pattern.alias_of.get(entity_key)
+
+    def value_aliases(self, pattern: _Pattern, node: ast.Node) -> list[str] | None:
+        """The aliases a value expression reads, or None when the engine cannot compute it."""
+        if isinstance(node, ast.Literal):
+            return [] if not isinstance(node.value, str) or True else []
+        if isinstance(node, ast.Path):
+            if node.entity is None:
+                return []
+            if node.entity == POLICY:
+                return ["h"]
+            if node.entity == DERIVED:
+                return None
+            alias = self.alias_for(pattern, node.entity)
+            return [alias] if alias else None
+        if isinstance(node, ast.Binary):
+            left = self.value_aliases(pattern, node.left)
+            right = self.value_aliases(pattern, node.right)
+            return None if left is None or right is None else left + right
+        if isinstance(node, ast.Negative):
+            return self.value_aliases(pattern, node.operand)
+        return None
+
+    def value(self, pattern: _Pattern, node: ast.Node, subject_alias: str, same_fact: list) -> object:
+        if isinstance(node, ast.Literal):
+            return fact_value(node.value)
+        if isinstance(node, ast.Path):
+            if node.entity is None:
+                return node.parts[0]
+            if node.entity == POLICY:
+                alias, key = "h", policy_key(node.field)
+                self.use(HOUSEHOLD, key)
+            else:
+                alias = pattern.alias_of[node.entity]
+                key = node.field
+                self.use(pattern.type_of.get(alias) or self.fact_type(node.entity), key)
+            if alias == subject_alias:
+                same_fact.append(key)
+                return {"$m": key}
+            # durable_rules fails hard when a referenced field is absent: the referenced record
+            # must have it, which is also what three-valued logic asks of a positive join.
+            pattern.conditions[alias].append({"$ex": {key: 1}})
+            return {alias: key}
+        if isinstance(node, ast.Negative):
+            return {"$mul": {"$l": self.value(pattern, node.operand, subject_alias, same_fact), "$r": -1}}
+        left = self.value(pattern, node.left, subject_alias, same_fact)
+        right = self.value(pattern, node.right, subject_alias, same_fact)
+        return {_DURABLE_ARITH[node.op]: {"$l": left, "$r": right}}
+
+    def maybe(self, condition: dict, keys: list[str], possibly: bool) -> dict:
+        """Inside a negated pattern a missing value might match: the pattern must not rule it out."""
+        if not possibly:
+            return condition
+        return {"$or": [{"$nex": {key: 1}} for key in dict.fromkeys(keys)] + [condition]}
+
+    # -- slots --
+    def slot_condition(self, pattern: _Pattern, node: ast.Node, possibly: bool, inside: str | None = None):
+        anchor = self.anchor(pattern, node, inside)
+        if any(isinstance(inner, ast.Path) and inner.entity == DERIVED for inner in ast.walk(node)):
+            raise CompileError("推出的事实只能直接写在条件里，不能放在计数、合计、函数或政策表查询中",
+                               "a derived fact can only stand directly in a condition", node.span)
+        name = f"_s{next(self.slot_counter)}"
+        self.slots.append(Slot(name, anchor, node))
+        alias = pattern.alias_of[anchor] if anchor is not None else "h"
+        self.use(pattern.type_of.get(alias, HOUSEHOLD) if anchor is None else self.fact_type(anchor), name)
+        return alias, self.maybe({name: True}, [name], possibly)
+
+    def anchor(self, pattern: _Pattern, node: ast.Node, inside: str | None) -> str | None:
+        """The one collection record the slot's value depends on; None when it is household-wide."""
+        collections = []
+        bound_inside: set[str] = set()
+        for inner in ast.walk(node):
+            if isinstance(inner, (ast.Quantifier, ast.Count, ast.Sum)):
+                bound_inside.add(inner.entity)
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Path) and inner.entity in pattern.alias_of and inner.entity not in bound_inside \
+                    and inner.entity != HOUSEHOLD and _is_bound_collection(inner.entity, pattern, self.rule):
+                if inner.entity not in collections:
+                    collections.append(inner.entity)
+        if len(collections) > 1:
+            if inside is not None:
+                raise _NeedsSlot()
+            raise CompileError("这个条件同时依赖两类多条记录，无法计算，请拆分或改写",
+                               "this condition depends on two kinds of repeated records at once: rewrite it",
+                               node.span)
+        return collections[0] if collections else None
+
+
+def _is_collection(entity_key: str) -> bool:
+    entity = contract.ENTITIES[entity_key]
+    return entity.many and entity.base is None
+
+
+def _is_bound_collection(entity_key: str, pattern: _Pattern, rule: ast.Rule) -> bool:
+    """A record bound by 对每个 or a quantifier (not a single record or view read as one)."""
+    alias = pattern.alias_of.get(entity_key, "")
+    return entity_key == rule.scope_entity or alias.startswith("q")
+
+
+def compile_rule(rule: ast.Rule, index: int, stratum: int, slot_counter: itertools.count) -> CompiledRule:
+    return _RuleCompiler(rule, index, stratum, slot_counter).compile()
+
+
+@dataclass
+class RulesetPlan:
+    """Which compiled rules share one durable_rules ruleset, and which facts it needs."""
+
+    index: int
+    rules: list[CompiledRule] = field(default_factory=list)
+    fields: dict[str, set[str]] = field(default_factory=dict)
+
+    def fits(self, rule: CompiledRule) -> bool:
+        if sum(len(compiled.definitions) for compiled in self.rules) + len(rule.definitions) > MAX_RULES_PER_RULESET:
+            return False
+        for fact_type, keys in rule.fields.items():
+            if len(self.fields.get(fact_type, set()) | keys) > MAX_FACT_FIELDS:
+                return False
+        return True
+
+    def add(self, rule: CompiledRule) -> None:
+        rule.ruleset = self.index
+        self.rules.append(rule)
+        for fact_type, keys in rule.fields.items():
+            self.fields.setdefault(fact_type, set()).update(keys)
+
+
+def plan_rulesets(rules: list[CompiledRule]) -> list[RulesetPlan]:
+    """Cut the rules into rulesets small enough for durable_rules, each fact within the key limit."""
+    plans: list[RulesetPlan] = []
+    for rule in rules:
+        for fact_type, keys in rule.fields.items():
+            if len(keys) > MAX_FACT_FIELDS:
+                raise CompileError(f"规则 {rule.rule.id} 读取同一类记录的字段超过 {MAX_FACT_FIELDS} 个，请拆分",
+                                   f"rule {rule.rule.id} reads more than {MAX_FACT_FIELDS} fields of one record",
+                                   rule.rule.span)
+        target = next((plan for plan in plans if plan.fits(rule)), None)
+        if target is None:
+            target = RulesetPlan(len(plans))
+            plans.append(target)
+        target.add(rule)
+    return plans

@@ -1,0 +1,374 @@
+"""Three-valued evaluation of checked rule conditions over one household, recording what it read.
+
+durable_rules decides which rules fire; this evaluator computes what durable_rules cannot
+(counts, sums, policy-table look-ups, built-in functions: the compiler's "slots"), and records the
+values each condition read, so that findings carry evidence and `explain` can say why a rule did
+not fire. Missing values are explicit: a condition that reads one is UNKNOWN, never true or false.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+
+from dangka import contract
+from dangka.dsl import ast
+
+TRUE = "true"
+FALSE = "false"
+UNKNOWN = "unknown"
+
+
+class Missing:
+    """A value that could not be read; `paths` says which inputs were missing."""
+
+    __slots__ = ("paths",)
+
+    def __init__(self, paths: tuple[str, ...]):
+        self.paths = paths
+
+    def __repr__(self) -> str:
+        return f"Missing({', '.join(self.paths)})"
+
+
+@dataclass
+class Household:
+    """Everything the rules may read about one household."""
+
+    records: dict[str, list[contract.Record]]  # base entity key → records in dossier order
+    policy: dict[str, object]                  # parameter key → value for the household's year/province
+    policy_refs: dict[str, str]                # parameter key → reference text
+    policies: object                           # dangka.policy.Policies, for table look-ups
+    derived: set[str] = field(default_factory=set)
+
+    def of(self, entity_key: str) -> list[contract.Record]:
+        """The records of an entity or a view, in dossier order."""
+        entity = contract.ENTITIES[entity_key]
+        records = self.records.get(entity.base or entity.key, [])
+        if entity.filter is None:
+            return records
+        key, word = entity.filter
+        return [record for record in records if record.values.get(key) == word]
+
+    def first(self, entity_key: str) -> contract.Record | None:
+        records = self.of(entity_key)
+        return records[0] if records else None
+
+
+@dataclass
+class Reads:
+    """The values an evaluation read (for evidence) and the inputs it found missing."""
+
+    values: dict[str, object] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    witnesses: dict[str, contract.Record] = field(default_factory=dict)  # what each 存在 found first
+
+    def read(self, path: str, value: object) -> None:
+        self.values.setdefault(path, value)
+
+    def lack(self, path: str) -> None:
+        if path not in self.missing:
+            self.missing.append(path)
+
+
+def field_path(record: contract.Record, field_key: str) -> str:
+    """The dossier path of a field of a record, e.g. members[0].age or income.transfer.pension."""
+    entity = contract.ENTITIES[record.entity]
+    spec = entity.field(field_key)
+    tail = spec.path if spec is not None and spec.path else field_key
+    return f"{record.path}.{tail}" if record.path else tail
+
+
+def json_value(value: object) -> object:
+    """A value as it appears in JSON evidence."""
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(json_value(item) for item in value)
+    return value
+
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+class Evaluator:
+    """Evaluates expressions of one rule against one household with a binding of entities."""
+
+    def __init__(self, household: Household):
+        self.household = household
+
+    # -- entry points --
+    def condition(self, node: ast.Node, binding: dict[str, contract.Record], reads: Reads) -> str:
+        value = self.eval(node, binding, reads)
+        if isinstance(value, Missing):
+            return UNKNOWN
+        return TRUE if value is True else FALSE if value is False else UNKNOWN
+
+    def eval(self, node: ast.Node, binding: dict[str, contract.Record], reads: Reads):
+        return getattr(self, "e_" + type(node).__name__)(node, binding, reads)
+
+    # -- values --
+    def e_Literal(self, node: ast.Literal, binding, reads):
+        return node.value
+
+    def e_Path(self, node: ast.Path, binding, reads):
+        if node.entity is None:
+            return node.parts[0]
+        if node.entity == "derived":
+            present = node.field in self.household.derived
+            reads.read(f"推出事实.{node.field}", present)
+            return present
+        if node.entity == "policy":
+            value = self.household.policy.get(node.field)
+            path = f"policy.{node.field}"
+            if value is None:
+                reads.lack(path)
+                return Missing((path,))
+            reads.read(path, json_value(value))
+            return value
+        record = self.record(node.entity, binding)
+        if record is None:
+            path = contract.ENTITIES[node.entity].label
+            reads.lack(path)
+            return Missing((path,))
+        path = field_path(record, node.field)
+        value = record.values.get(node.field)
+        if value is None:
+            reads.lack(path)
+            return Missing((path,))
+        reads.read(path, json_value(value))
+        return value
+
+    def record(self, entity_key: str, binding) -> contract.Record | None:
+        """The record an entity name stands for: the bound one, else the first of a single or a view."""
+        if entity_key in binding:
+            return binding[entity_key]
+        return self.household.first(entity_key)
+
+    def e_Lookup(self, node: ast.Lookup, binding, reads):
+        key = self.eval(node.key, binding, reads)
+        if isinstance(key, Missing):
+            return key
+        table = self.household.policies.table(node.table_key)
+        value = table.get(key, node.column_key)
+        path = f"policy.{node.table_key}[{key}].{node.column_key}"
+        if value is None:
+            reads.lack(path)
+            return Missing((path,))
+        reads.read(path, json_value(value))
+        return frozenset(value) if isinstance(value, list) else value
+
+    def e_Call(self, node: ast.Call, binding, reads):
+        args = [self.eval(arg, binding, reads) for arg in node.args]
+        missing = [arg for arg in args if isinstance(arg, Missing)]
+        if missing:
+            return Missing(tuple(path for arg in missing for path in arg.paths))
+        if node.function == "days":
+            return (args[1] - args[0]).days
+        if node.function == "is_mobile":
+            return bool(_MOBILE.fullmatch(str(args[0])))
+        if node.function == "id_valid":
+            return contract.id_number_valid(str(args[0]))
+        if node.function == "contains":
+            return str(args[1]) in str(args[0])
+        if node.function == "length":
+            return len(str(args[0]))
+        raise ValueError(f"unknown built-in {node.function}")
+
+    def e_SetLiteral(self, node: ast.SetLiteral, binding, reads):
+        values = [self.eval(item, binding, reads) for item in node.items]
+        return frozenset(value for value in values if not isinstance(value, Missing))
+
+    def e_Binary(self, node: ast.Binary, binding, reads):
+        left = self.eval(node.left, binding, reads)
+        right = self.eval(node.right, binding, reads)
+        if isinstance(left, Missing) or isinstance(right, Missing):
+            return Missing(_paths(left) + _paths(right))
+        return arithmetic(node.op, left, right)
+
+    def e_Negative(self, node: ast.Negative, binding, reads):
+        value = self.eval(node.operand, binding, reads)
+        return value if isinstance(value, Missing) else -value
+
+    # -- conditions --
+    def e_Compare(self, node: ast.Compare, binding, reads):
+        left = self.eval(node.left, binding, reads)
+        right = self.eval(node.right, binding, reads)
+        if isinstance(left, Missing) or isinstance(right, Missing):
+            return Missing(_paths(left) + _paths(right))
+        return compare(node.op, left, right)
+
+    def e_MemberOf(self, node: ast.MemberOf, binding, reads):
+        item = self.eval(node.item, binding, reads)
+        collection = self.eval(node.collection, binding, reads)
+        if isinstance(item, Missing) or isinstance(collection, Missing):
+            return Missing(_paths(item) + _paths(collection))
+        return (item in collection) != node.negated
+
+    def e_IsEmpty(self, node: ast.IsEmpty, binding, reads):
+        path: ast.Path = node.operand
+        record = self.record(path.entity, binding)
+        value = record.values.get(path.field) if record is not None else None
+        where = field_path(record, path.field) if record is not None else contract.ENTITIES[path.entity].label
+        reads.read(where, json_value(value))
+        return (value is None) != node.negated
+
+    def e_Not(self, node: ast.Not, binding, reads):
+        value = self.eval(node.operand, binding, reads)
+        return value if isinstance(value, Missing) else not value
+
+    def e_And(self, node: ast.And, binding, reads):
+        unknown = None
+        for item in node.items:
+            value = self.eval(item, binding, reads)
+            if value is False:
+                return False
+            if isinstance(value, Missing):
+                unknown = Missing((unknown.paths if unknown else ()) + value.paths)
+        return unknown if unknown else True
+
+    def e_Or(self, node: ast.Or, binding, reads):
+        unknown = None
+        for item in node.items:
+            value = self.eval(item, binding, reads)
+            if value is True:
+                return True
+            if isinstance(value, Missing):
+                unknown = Missing((unknown.paths if unknown else ()) + value.paths)
+        return unknown if unknown else False
+
+    def absent_singles(self, node: ast.Node, binding, reads) -> Missing | None:
+        """What a quantifier or aggregate needs before it looks at any record.
+
+        Every single record its body names must exist, and every field its body reads from an
+        outer record must be known (an emptiness test excepted): the engine joins those first, so
+        a missing one leaves the whole quantifier undecided even when there is no record to look at.
+        """
+        absent: list[str] = []
+        for target, under_empty in _paths_in(node):
+            if target.entity in ("policy", "derived", None):
+                continue
+            record = binding.get(target.entity)
+            if record is not None:
+                if not under_empty and record.values.get(target.field) is None:
+                    absent.append(field_path(record, target.field))
+            elif target.entity not in binding and not _is_collection(target.entity) \
+                    and self.household.first(target.entity) is None:
+                absent.append(contract.ENTITIES[target.entity].label)
+        if not absent:
+            return None
+        for label in absent:
+            reads.lack(label)
+        return Missing(tuple(dict.fromkeys(absent)))
+
+    def e_Quantifier(self, node: ast.Quantifier, binding, reads):
+        absent = self.absent_singles(node.where, {**binding, node.entity: None}, reads)
+        if absent:
+            return absent
+        unknown = None
+        for record in self.household.of(node.entity):
+            inner = {**binding, node.entity: record}
+            value = self.eval(node.where, inner, reads)
+            if isinstance(value, Missing):
+                unknown = Missing((unknown.paths if unknown else ()) + value.paths)
+            elif node.kind == "any" and value is True:
+                reads.witnesses.setdefault(node.entity, record)
+                return True
+            elif node.kind == "all" and value is False:
+                return False
+            elif node.kind == "none" and value is True:
+                return False
+        if unknown:
+            return unknown
+        return node.kind != "any"
+
+    def e_Count(self, node: ast.Count, binding, reads):
+        if node.where is not None:
+            absent = self.absent_singles(node.where, {**binding, node.entity: None}, reads)
+            if absent:
+                return absent
+        total = 0
+        unknown = None
+        for record in self.household.of(node.entity):
+            if node.where is None:
+                total += 1
+                continue
+            value = self.eval(node.where, {**binding, node.entity: record}, reads)
+            if isinstance(value, Missing):
+                unknown = Missing((unknown.paths if unknown else ()) + value.paths)
+            elif value is True:
+                total += 1
+        return unknown if unknown else total
+
+    def e_Sum(self, node: ast.Sum, binding, reads):
+        if node.where is not None:
+            absent = self.absent_singles(node.where, {**binding, node.entity: None}, reads)
+            if absent:
+                return absent
+        total = 0
+        unknown = None
+        for record in self.household.of(node.entity):
+            inner = {**binding, node.entity: record}
+            if node.where is not None:
+                keep = self.eval(node.where, inner, reads)
+                if isinstance(keep, Missing):
+                    unknown = Missing((unknown.paths if unknown else ()) + keep.paths)
+                    continue
+                if keep is not True:
+                    continue
+            value = self.eval(node.path, inner, reads)
+            if isinstance(value, Missing):
+                unknown = Missing((unknown.paths if unknown else ()) + value.paths)
+            else:
+                total += value
+        return unknown if unknown else total
+
+
+def _paths_in(node: ast.Node, under_empty: bool = False):
+    """Every bound field path below a node, with whether an emptiness test reads it."""
+    if isinstance(node, ast.Path):
+        yield node, under_empty
+        return
+    for child in ast.children(node):
+        yield from _paths_in(child, under_empty or isinstance(node, ast.IsEmpty))
+
+
+def _is_collection(entity_key: str) -> bool:
+    entity = contract.ENTITIES[entity_key]
+    return entity.many and entity.base is None
+
+
+def _paths(value) -> tuple[str, ...]:
+    return value.paths if isinstance(value, Missing) else ()
+
+
+def arithmetic(op: str, left, right):
+    if isinstance(left, _dt.date) and isinstance(right, _dt.date):
+        return (left - right).days
+    if isinstance(left, _dt.date):
+        delta = _dt.timedelta(days=right)
+        return left + delta if op == "+" else left - delta
+    if op == "+":
+        return left + right
+    if op == "-":
+        return left - right
+    if op == "*":
+        return left * right
+    if right == 0:
+        return Missing(("除数为零",))
+    return left / right
+
+
+def compare(op: str, left, right) -> bool:
+    if op == "==":
+        return left == right
+    if op == "!=":
+        return left != right
+    if op == "<":
+        return left < right
+    if op == "<=":
+        return left <= right
+    if op == ">":
+        return left > right
+    return left >= right

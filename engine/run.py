@@ -1,0 +1,274 @@
+"""Households through durable_rules: facts, sessions, strata of derived facts, findings with evidence."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from durable import engine as durable_engine
+
+from dangka import contract
+from dangka.dsl import ast
+from dangka.engine.compile import DERIVED_FACT, GO, CompiledRule, RulesetPlan, fact_value, first_flag, policy_key
+from dangka.engine.evaluate import TRUE, Evaluator, Household, Reads, json_value
+from dangka.engine.knowledge import Knowledge
+from dangka.errors import DangkaError
+from dangka.i18n import tr
+
+HOUSEHOLD = "household"
+
+
+class EngineError(DangkaError):
+    """The engine itself failed (an action raised, or durable_rules disagreed with the evaluator)."""
+
+    code = "engine"
+
+
+class _Host(durable_engine.Host):
+    """A durable_rules host without the background dispatch threads.
+
+    The stock Host starts timers that dispatch pending actions from another thread; this checker
+    runs every action synchronously inside assert_facts, so those threads could only race it.
+    """
+
+    def _run(self):
+        pass
+
+
+_HOSTS: dict[str, "_Rulesets"] = {}
+
+
+class _Rulesets:
+    """The durable_rules rulesets of one knowledge digest in this process, with their firings.
+
+    durable_rules keeps rulesets in a process-wide registry that cannot replace a name, so
+    rulesets are named by the knowledge digest and registered once per process (one host per
+    worker process).
+    """
+
+    def __init__(self, knowledge: Knowledge):
+        self.knowledge = knowledge
+        self.host = _Host()
+        self.firings: list[tuple[int, dict]] = []
+        self.action_errors: list[BaseException] = []
+        self.names: list[str] = []
+        for plan in knowledge.plans:
+            name = f"dangka_{knowledge.digest[:16]}_{plan.index}"
+            self.host.register_rulesets({name: self._definition(plan)})
+            self.names.append(name)
+
+    def _definition(self, plan: RulesetPlan) -> dict:
+        definition = {}
+        for compiled in plan.rules:
+            for number, rule_definition in enumerate(compiled.definitions):
+                definition[f"r{compiled.index}_{number}"] = dict(rule_definition, run=self._action(compiled.index))
+        # Every fact must be observed by some rule, or durable_rules rejects the whole batch; this
+        # rule observes all fact types and never fires (no fact has t == "_never").
+        fact_types = sorted(set(plan.fields) | {GO, DERIVED_FACT, HOUSEHOLD})
+        definition["observe"] = {"all": [{"o": {"$or": [{"t": fact_type} for fact_type in fact_types]}},
+                                         {"z": {"t": "_never"}}], "run": self._action(-1)}
+        return definition
+
+    def _action(self, rule_index: int):
+        def action(closure):
+            # durable_rules swallows exceptions raised in actions; keep them and raise after.
+            try:
+                self.firings.append((rule_index, dict(closure._m)))
+            except BaseException as error:  # noqa: BLE001 - surfaced by Engine.check
+                self.action_errors.append(error)
+        return action
+
+
+@dataclass
+class Finding:
+    rule: CompiledRule
+    scope: contract.Record | None
+    reads: Reads
+    message: str
+
+    def to_json(self, knowledge: Knowledge) -> dict:
+        rule = self.rule.rule
+        return {
+            "rule": rule.id,
+            "category": rule.category,
+            "severity": rule.severity,
+            "title": rule.title,
+            "message": self.message,
+            "evidence": [{"path": path, "value": value} for path, value in self.reads.values.items()],
+            "basis": rule.basis,
+            "source": f"{rule.span.file}:{rule.span.line}",
+            "recommend": list(rule.recommend),
+        }
+
+
+@dataclass
+class HouseholdResult:
+    household: Household
+    findings: list[Finding] = field(default_factory=list)
+    fired: set[str] = field(default_factory=set)      # ids of every rule that fired, derivations included
+    derived: set[str] = field(default_factory=set)
+
+
+class Engine:
+    """Checks households against one knowledge base on durable_rules."""
+
+    def __init__(self, knowledge: Knowledge):
+        self.knowledge = knowledge
+        key = knowledge.digest
+        if key not in _HOSTS:
+            _HOSTS[key] = _Rulesets(knowledge)
+        self.rulesets = _HOSTS[key]
+        self.max_stratum = max((compiled.stratum for compiled in knowledge.rules), default=0)
+
+    # -- the household as the rules see it --
+    def household(self, dossier: dict, links: dict | None = None) -> Household:
+        records: dict[str, list[contract.Record]] = {}
+        for record in contract.records(dossier, links):
+            records.setdefault(record.entity, []).append(record)
+        head = records.get(HOUSEHOLD, [None])[0]
+        values = head.values if head is not None else {}
+        policy = self.knowledge.policies.resolve(values.get("year"), values.get("province"))
+        return Household(records, policy, {}, self.knowledge.policies)
+
+    def facts(self, household: Household, plan: RulesetPlan, sid: str, slots: dict) -> list[dict]:
+        facts = []
+        first_records = {view: (household.first(view).id if household.first(view) else None)
+                         for view in self._views(plan)}
+        for fact_type, keys in plan.fields.items():
+            if fact_type == DERIVED_FACT:
+                continue
+            for record in household.records.get(fact_type, []):
+                fact = {"sid": sid, "id": record.id, "t": fact_type}
+                for key in keys:
+                    if key.startswith("_p_"):
+                        value = household.policy.get(key[3:])
+                    elif key.startswith("_f_"):
+                        value = True if first_records.get(key[3:]) == record.id else None
+                    elif key.startswith("_s"):
+                        value = slots.get(key, {}).get(record.id)
+                    else:
+                        value = record.values.get(key)
+                    if value is not None:
+                        fact[key] = fact_value(value)
+                facts.append(fact)
+        return facts
+
+    def _views(self, plan: RulesetPlan) -> set[str]:
+        return {view for compiled in plan.rules for view in compiled.views}
+
+    def slot_values(self, household: Household, plan: RulesetPlan) -> dict[str, dict[str, bool]]:
+        """Each slot of the plan's rules: record id → value (absent when undecided)."""
+        evaluator = Evaluator(household)
+        values: dict[str, dict[str, bool]] = {}
+        for compiled in plan.rules:
+            for slot in compiled.slots:
+                per_record = values.setdefault(slot.name, {})
+                if slot.anchor is None:
+                    targets = [(record, {}) for record in household.records.get(HOUSEHOLD, [])]
+                else:
+                    targets = [(record, {slot.anchor: record}) for record in household.of(slot.anchor)]
+                for record, binding in targets:
+                    result = evaluator.condition(slot.expr, binding, Reads())
+                    if result != "unknown":
+                        per_record[record.id] = result == TRUE
+        return values
+
+    # -- running --
+    def check(self, dossier: dict, links: dict | None = None) -> HouseholdResult:
+        household = self.household(dossier, links)
+        result = HouseholdResult(household)
+        if not household.records.get(HOUSEHOLD):
+            return result
+        sid = "0"
+        rulesets = self.rulesets
+        firings: list[tuple[int, dict]] = []
+        asserted: dict[str, list[dict]] = {name: [] for name in rulesets.names}
+        try:
+            asserted_derived: dict[str, set[str]] = {name: set() for name in rulesets.names}
+            for stratum in range(self.max_stratum + 1):
+                for plan, name in zip(self.knowledge.plans, rulesets.names):
+                    batch = []
+                    if stratum == 0:
+                        batch = self.facts(household, plan, sid, self.slot_values(household, plan))
+                    for derived in sorted(household.derived - asserted_derived[name]):
+                        batch.append({"sid": sid, "id": f"_d_{derived}", "t": DERIVED_FACT, "name": derived})
+                        asserted_derived[name].add(derived)
+                    batch.append({"sid": sid, "id": f"_go{stratum}", "t": GO, "k": stratum})
+                    rulesets.firings = []
+                    asserted[name].extend(batch)
+                    rulesets.host.assert_facts(name, batch)
+                    if rulesets.action_errors:
+                        error = rulesets.action_errors.pop()
+                        rulesets.action_errors.clear()
+                        raise EngineError(tr(f"规则动作出错：{error!r}", f"a rule action failed: {error!r}"))
+                    firings.extend(rulesets.firings)
+                    for rule_index, _facts in rulesets.firings:
+                        compiled = self.knowledge.rules[rule_index]
+                        if compiled.rule.conclude:
+                            household.derived.add(compiled.rule.conclude)
+        finally:
+            # durable_rules 2.0.28 corrupts its heap in delete_state once a session has held joined
+            # facts (a double free, reproduced in tests/test_run.py's history); retracting the
+            # household's facts empties the session instead, and the one session is reused, so
+            # the number of live sessions never grows past one per ruleset.
+            for name in rulesets.names:
+                if asserted[name]:
+                    rulesets.host.retract_facts(name, asserted[name])
+        result.derived = set(household.derived)
+        self._findings(household, firings, result)
+        return result
+
+    def _findings(self, household: Household, firings, result: HouseholdResult) -> None:
+        evaluator = Evaluator(household)
+        by_id = {record.id: record for records in household.records.values() for record in records}
+        seen = set()
+        for rule_index, facts in firings:
+            compiled = self.knowledge.rules[rule_index]
+            rule = compiled.rule
+            result.fired.add(rule.id)
+            if rule.conclude:
+                continue
+            scope = by_id.get(facts["s"]["id"]) if "s" in facts else None
+            key = (rule.id, scope.id if scope else None)
+            if key in seen:
+                continue
+            seen.add(key)
+            binding = {rule.scope_entity: scope} if scope is not None else {}
+            reads = Reads()
+            outcome = evaluator.condition(rule.condition, binding, reads)
+            if outcome != TRUE:
+                raise EngineError(tr(
+                    f"规则 {rule.id} 在 durable_rules 中触发，但逐条求值结果为 {outcome}（{json.dumps(facts, ensure_ascii=False)[:300]}）",
+                    f"rule {rule.id} fired in durable_rules but evaluates to {outcome}"))
+            message = render_message(rule, evaluator, binding, reads)
+            result.findings.append(Finding(compiled, scope, reads, message))
+
+
+def render_message(rule: ast.Rule, evaluator: Evaluator, binding: dict, reads: Reads) -> str:
+    """The rule's message with the values it matched; the title when it has no message."""
+    if rule.message is None:
+        return rule.title
+    full_binding = {**reads.witnesses, **binding}
+    parts = []
+    for part in rule.message.parts:
+        if isinstance(part, ast.Path):
+            value = evaluator.eval(part, full_binding, Reads())
+            parts.append(format_value(value))
+        else:
+            parts.append(part)
+    return "".join(parts)
+
+
+def format_value(value: object) -> str:
+    """A value as a reviewer reads it in a message."""
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return "、".join(format_value(item) for item in sorted(value, key=str))
+    if value is None or type(value).__name__ == "Missing":
+        return "（空）"
+    return str(json_value(value))
