@@ -232,7 +232,12 @@ class _BoundedLoader(yaml.SafeLoader):
 
 
 def _parse_yaml(text: str) -> tuple[object, dict[str, list[int] | int]]:
-    loader = _BoundedLoader(text)
+    try:
+        loader = _BoundedLoader(text)
+    except yaml.reader.ReaderError as error:
+        line = _line_at(text, error.position)
+        raise _Refused(tr(f"YAML 格式错误：第 {line} 行含有不允许的控制字符",
+                          f"YAML syntax error: line {line}: control characters are not allowed"), line) from None
     try:
         node = loader.get_single_node()
         if node is None:
