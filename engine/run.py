@@ -272,3 +272,4 @@ def format_value(value: object) -> str:
     if value is None or type(value).__name__ == "Missing":
         return "（空）"
     return str(json_value(value))
+

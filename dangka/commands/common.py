@@ -1,0 +1,65 @@
+"""What several sub-commands share: loading the knowledge base and the registry, with user-facing errors."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from dangka.engine.knowledge import Knowledge
+from dangka.errors import UsageError
+from dangka.i18n import tr
+from dangka.load import find_registry, load_registry
+
+
+def add_knowledge_arguments(parser) -> None:
+    parser.add_argument("--rules", action="append", metavar="路径",
+                        help="规则文件或文件夹（可多次给出；默认用自带的 knowledge/rules）")
+    parser.add_argument("--policies", metavar="文件夹", help="政策文件夹（默认用自带的 knowledge/policies）")
+
+
+def load_knowledge(args) -> Knowledge:
+    """The knowledge base; a broken rule file raises RuleErrors (exit 2 with every error listed)."""
+    return Knowledge.load(args.rules, args.policies)
+
+
+def registry_for(args, paths: list[str]) -> dict | None:
+    """--registry FILE, or registry.yaml in a checked folder; None when there is none."""
+    path = getattr(args, "registry", None) or find_registry(paths)
+    if path is None:
+        return None
+    return load_registry(path)
+
+
+def require_paths(paths: list[str]) -> None:
+    import os
+    missing = [path for path in paths if not os.path.exists(path)]
+    if missing:
+        raise UsageError(tr(f"找不到：{'、'.join(missing)}", f"not found: {', '.join(missing)}"))
+
+
+class Progress:
+    """A one-line progress display on standard error, shown once a run lasts more than a second."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.shown = False
+        self.last = 0.0
+
+    def __call__(self, index: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.started < 1.0 or now - self.last < 0.2:
+            return
+        self.last = now
+        self.shown = True
+        rate = (index + 1) / (now - self.started)
+        sys.stderr.write("\r" + tr(f"已核查 {index + 1} 户（每秒 {rate:.0f} 户）",
+                                   f"checked {index + 1} households ({rate:.0f}/s)"))
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()

@@ -1,0 +1,70 @@
+"""A run over many households: registry and graph first (whole-run facts), then each household."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from dangka.engine.graph import ResponsibilityGraph
+from dangka.engine.knowledge import Knowledge
+from dangka.engine.recommend_bridge import recommendations_for
+from dangka.engine.run import Engine, HouseholdResult
+from dangka.load import Loaded, iter_dossiers
+
+
+@dataclass
+class Outcome:
+    """One input item of a run: a checked household's entry, or an input error."""
+
+    index: int
+    entry: dict | None = None
+    error: dict | None = None
+    result: HouseholdResult | None = None
+
+
+def household_entry(dossier: dict, source: str, result: HouseholdResult, knowledge: Knowledge) -> dict:
+    """The household's part of the findings document (shared/spec/findings.md)."""
+    region = dossier.get("region") if isinstance(dossier.get("region"), dict) else {}
+    head = result.household.first("head")
+    recommended, ruled_out = recommendations_for(result.household)
+    return {
+        "id": str(dossier.get("id")),
+        "region": {level: region.get(level) for level in ("county", "township", "village")},
+        "source": source,
+        "head": head.values.get("name") if head is not None else None,
+        "findings": [finding.to_json(knowledge) for finding in result.findings],
+        "recommendations": recommended,
+        "ruled_out": ruled_out,
+    }
+
+
+def error_entry(loaded: Loaded) -> dict:
+    location = loaded.error.location
+    return {"source": location.file if location and location.file else loaded.source,
+            "line": location.line if location and location.line else loaded.line,
+            "category": "input.invalid", "message": loaded.error.message}
+
+
+def build_graph(paths: Iterable[str], registry: dict | None) -> ResponsibilityGraph:
+    """Pass 1: every household of the run linked to its helpers, so loads cover the whole run."""
+    graph = ResponsibilityGraph(registry)
+    for loaded in iter_dossiers(paths):
+        if loaded.dossier is not None:
+            graph.add_household(loaded.dossier)
+    return graph
+
+
+def check_paths(paths: list[str], registry: dict | None, knowledge: Knowledge,
+                progress: Callable[[int], None] | None = None) -> Iterator[Outcome]:
+    """Pass 2: each household checked with the whole-run graph, in input order; bad input as errors."""
+    graph = build_graph(paths, registry)
+    engine = Engine(knowledge)
+    for loaded in iter_dossiers(paths):
+        if progress is not None:
+            progress(loaded.index)
+        if loaded.error is not None:
+            yield Outcome(loaded.index, error=error_entry(loaded))
+            continue
+        result = engine.check(loaded.dossier, graph.links(loaded.dossier))
+        yield Outcome(loaded.index, entry=household_entry(loaded.dossier, loaded.source, result, knowledge),
+                      result=result)
