@@ -1,0 +1,209 @@
+"""Rule files in one canonical layout: the AST printed back, keywords in the language the rule used."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+from dangka.dsl import ast
+from dangka.dsl.parse import split_rules
+from dangka.dsl.transform import parse_rules
+
+INDENT = "  "
+WIDTH = 100
+
+_KEYWORDS = {
+    "zh": {"rule": "规则", "category": "类别", "severity": "严重程度", "basis": "依据", "years": "适用年度",
+           "regions": "适用地区", "scope": "对每个", "condition": "如果", "message": "提示", "recommend": "推荐措施",
+           "conclude": "结论", "and": "并且", "or": "或者", "not": "并非", "in": "属于", "not_in": "不属于",
+           "empty": "为空", "not_empty": "不为空", "where": "满足", "count": "计数", "sum": "合计",
+           "any": "存在", "all": "所有", "none": "没有", "to": "至", "from_on": "起", "true": "是", "false": "否",
+           "sep": "、"},
+    "en": {"rule": "rule", "category": "category", "severity": "severity", "basis": "basis", "years": "years",
+           "regions": "regions", "scope": "for each", "condition": "when", "message": "message",
+           "recommend": "recommend", "conclude": "conclude", "and": "and", "or": "or", "not": "not", "in": "in",
+           "not_in": "not in", "empty": "is empty", "not_empty": "is not empty", "where": "where", "count": "count",
+           "sum": "sum", "any": "any", "all": "all", "none": "no", "to": "to", "from_on": None, "true": "true",
+           "false": "false", "sep": ", "},
+}
+_SEVERITY_EN = {"高": "high", "中": "medium", "低": "low"}
+_SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
+# Binding strength: a child printed inside a parent of higher strength needs brackets.
+_STRENGTH = {ast.Or: 1, ast.And: 2, ast.Not: 3, ast.Compare: 4, ast.MemberOf: 4, ast.IsEmpty: 4}
+_ARITH_STRENGTH = {"+": 5, "-": 5, "*": 6, "/": 6}
+_WORD = re.compile(r"^[\u3400-\u9fffA-Za-z_][\u3400-\u9fffA-Za-z_0-9]*$")
+
+
+class _Printer:
+    def __init__(self, language: str):
+        self.words = _KEYWORDS[language]
+        self.language = language
+
+    def expr(self, node: ast.Node, parent_strength: int = 0) -> str:
+        text, strength = self._expr(node)
+        return f"({text})" if strength < parent_strength else text
+
+    def _expr(self, node: ast.Node) -> tuple[str, int]:
+        words = self.words
+        if isinstance(node, ast.Literal):
+            return self.literal(node.value), 9
+        if isinstance(node, ast.Path):
+            return node.text, 9
+        if isinstance(node, ast.Lookup):
+            return f"{node.table.text}[{self.expr(node.key)}].{node.column}", 9
+        if isinstance(node, ast.Call):
+            return f"{node.name}({', '.join(self.expr(arg) for arg in node.args)})", 9
+        if isinstance(node, ast.SetLiteral):
+            return "{" + ", ".join(self.expr(item) for item in node.items) + "}", 9
+        if isinstance(node, ast.Binary):
+            strength = _ARITH_STRENGTH[node.op]
+            return f"{self.expr(node.left, strength)} {node.op} {self.expr(node.right, strength + 1)}", strength
+        if isinstance(node, ast.Negative):
+            return f"-{self.expr(node.operand, 7)}", 7
+        if isinstance(node, ast.Compare):
+            op = {"==": "="}.get(node.op, node.op)
+            return f"{self.expr(node.left, 5)} {op} {self.expr(node.right, 5)}", 4
+        if isinstance(node, ast.MemberOf):
+            keyword = words["not_in"] if node.negated else words["in"]
+            return f"{self.expr(node.item, 5)} {keyword} {self.expr(node.collection, 5)}", 4
+        if isinstance(node, ast.IsEmpty):
+            return f"{self.expr(node.operand, 5)} {words['not_empty' if node.negated else 'empty']}", 4
+        if isinstance(node, ast.Not):
+            return f"{words['not']} {self.expr(node.operand, 3)}", 3
+        if isinstance(node, ast.And):
+            return f" {words['and']} ".join(self.expr(item, 3) for item in node.items), 2
+        if isinstance(node, ast.Or):
+            return f" {words['or']} ".join(self.expr(item, 2) for item in node.items), 1
+        if isinstance(node, ast.Quantifier):
+            return f"{words[node.kind]} {node.entity_name} {words['where']} ({self.expr(node.where)})", 9
+        if isinstance(node, ast.Count):
+            where = f" {words['where']} ({self.expr(node.where)})" if node.where is not None else ""
+            return f"{words['count']} {node.entity_name}{where}", 9
+        if isinstance(node, ast.Sum):
+            where = f" {words['where']} ({self.expr(node.where)})" if node.where is not None else ""
+            return f"{words['sum']} {node.path.text}{where}", 9
+        raise TypeError(type(node).__name__)
+
+    def literal(self, value: object) -> str:
+        if value is True:
+            return self.words["true"]
+        if value is False:
+            return self.words["false"]
+        if isinstance(value, _dt.date):
+            return value.isoformat()
+        if isinstance(value, float):
+            return repr(value)
+        if isinstance(value, int):
+            return str(value)
+        return quote(str(value))
+
+    def condition(self, node: ast.Node) -> str:
+        """The condition on one line if it fits, else one conjunct per line."""
+        keyword = self.words["condition"]
+        flat = self.expr(node)
+        if len(flat) + len(keyword) + 3 <= WIDTH or not isinstance(node, ast.And):
+            return f"{INDENT}{keyword} {flat}"
+        lines = [f"{INDENT}{keyword} {self.expr(node.items[0], 3)}"]
+        lines.extend(f"{INDENT * 2}{self.words['and']} {self.expr(item, 3)}" for item in node.items[1:])
+        return "\n".join(lines)
+
+    def rule(self, rule: ast.Rule) -> str:
+        words = self.words
+        lines = [f"{words['rule']} {rule.id} {quote(rule.title)}"]
+        if rule.category:
+            lines.append(f"{INDENT}{words['category']} {rule.category}")
+        if rule.severity:
+            severity = rule.severity
+            severity = _SEVERITY_EN.get(severity, severity) if self.language == "en" else _SEVERITY_ZH.get(severity, severity)
+            lines.append(f"{INDENT}{words['severity']} {severity}")
+        if rule.basis is not None:
+            lines.append(f"{INDENT}{words['basis']} {quote(rule.basis)}")
+        if rule.years:
+            lines.append(f"{INDENT}{words['years']} {self.years(rule.years)}")
+        if rule.regions:
+            lines.append(f"{INDENT}{words['regions']} {self.names(rule.regions)}")
+        if rule.scope:
+            lines.append(f"{INDENT}{words['scope']} {rule.scope}")
+        if rule.condition is not None:
+            lines.append(self.condition(rule.condition))
+        if rule.message is not None:
+            lines.append(f"{INDENT}{words['message']} {quote(rule.message.text)}")
+        if rule.recommend:
+            lines.append(f"{INDENT}{words['recommend']} {self.names(rule.recommend)}")
+        if rule.conclude:
+            lines.append(f"{INDENT}{words['conclude']} {rule.conclude}")
+        return "\n".join(lines)
+
+    def years(self, years: tuple[int | None, int | None]) -> str:
+        start, end = years
+        if start is not None and end is not None:
+            return f"{start} {self.words['to']} {end}"
+        if start is not None:
+            return f"{start} 起" if self.language == "zh" else f"from {start}"
+        return f"{self.words['to']} {end}"
+
+    def names(self, names: tuple[str, ...]) -> str:
+        return self.words["sep"].join(name if _WORD.match(name) else quote(name) for name in names)
+
+
+def quote(text: str) -> str:
+    """Text in the first kind of quotes it does not contain."""
+    for left, right in (('"', '"'), ("「", "」"), ("“", "”")):
+        if left not in text and right not in text:
+            return f"{left}{text}{right}"
+    return '"' + text.replace('"', "'") + '"'
+
+
+def _language(chunk: str) -> str:
+    """en when the rule is written with English keywords (its first line starts with `rule`)."""
+    for line in chunk.split("\n"):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return "en" if stripped.startswith("rule") else "zh"
+    return "zh"
+
+
+def _comments(chunk: str) -> tuple[list[str], list[str]]:
+    """A chunk's comments: those within its rule, and those after its last line of rule text.
+
+    The trailing ones stand above the next rule in the file, so they go with it.
+    """
+    lines = chunk.split("\n")
+    last_code = max((index for index, line in enumerate(lines)
+                     if line.strip() and not line.strip().startswith("#")), default=-1)
+    within, trailing = [], []
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            (within if index < last_code else trailing).append(stripped)
+        elif "#" in line and not re.search(r'["“「][^"”」]*#', line):
+            within.append(line[line.index("#"):].strip())
+    return within, trailing
+
+
+def format_text(text: str, filename: str) -> str:
+    """The canonical layout of a rule file. Raises RuleErrors when the file does not parse.
+
+    Comments are kept: those above a rule stay above it; those inside a rule move just above it,
+    since the layout of the rule's clauses is rewritten.
+    """
+    from dangka.dsl.parse import RuleErrors
+
+    rule_file, errors = parse_rules(text, filename)
+    if errors:
+        raise RuleErrors(errors)
+    rules = iter(rule_file.rules)
+    blocks = []
+    carried: list[str] = []
+    for _first_line, chunk in split_rules(text):
+        within, trailing = _comments(chunk)
+        has_rule = any(line.strip() and not line.strip().startswith("#") for line in chunk.split("\n"))
+        if has_rule:
+            printed = _Printer(_language(chunk)).rule(next(rules))
+            blocks.append("\n".join(carried + within + [printed]))
+            carried = trailing
+        else:
+            carried = carried + within + trailing
+    if carried:
+        blocks.append("\n".join(carried))
+    return "\n\n".join(blocks).rstrip() + "\n"
