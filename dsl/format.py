@@ -31,6 +31,7 @@ _SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 # Binding strength: a child printed inside a parent of higher strength needs brackets.
 _STRENGTH = {ast.Or: 1, ast.And: 2, ast.Not: 3, ast.Compare: 4, ast.MemberOf: 4, ast.IsEmpty: 4}
 _ARITH_STRENGTH = {"+": 5, "-": 5, "*": 6, "/": 6}
+_STRINGS = re.compile(r'"[^"\n]*"|“[^”\n]*”|「[^」\n]*」')
 _WORD = re.compile(r"^[\u3400-\u9fffA-Za-z_][\u3400-\u9fffA-Za-z_0-9]*$")
 
 
@@ -176,8 +177,9 @@ def _comments(chunk: str) -> tuple[list[str], list[str]]:
         stripped = line.strip()
         if stripped.startswith("#"):
             (within if index < last_code else trailing).append(stripped)
-        elif "#" in line and not re.search(r'["“「][^"”」]*#', line):
-            within.append(line[line.index("#"):].strip())
+        elif "#" in _STRINGS.sub("", line):
+            code = _STRINGS.sub(lambda match: "_" * len(match.group()), line)
+            within.append(line[code.index("#"):].strip())
     return within, trailing
 
 

@@ -155,14 +155,70 @@ class _Pattern:
         self.conditions[alias] = [{"t": fact_type}] + conditions
         return alias
 
-    def definition(self) -> dict:
-        parts = [{GO: {"$and": [{"t": GO}, {"k": self.compiler.stratum}]}}]
+    def definitions(self) -> list[dict]:
+        """The durable_rules rules of this join: more than one when a disjunction reads another record.
+
+        durable_rules 2.0.28 fails (error 311) on an $or that compares with a field of another
+        joined fact when the compared field is absent; such disjunctions are split instead: into
+        one rule per alternative for a joined fact, and into one negated pattern per alternative
+        for a none(...), since "none of (A or B)" is "none of A and none of B".
+        """
+        aliases = set(self.order) | {name for name, _ in self.negated}
+        choices = []
         for alias in self.order:
             conditions = self.conditions[alias]
-            parts.append({alias: flatten(conditions[0] if len(conditions) == 1 else {"$and": conditions})})
+            condition = flatten(conditions[0] if len(conditions) == 1 else {"$and": conditions})
+            choices.append([(alias, _conjunction(alternative)) for alternative in _alternatives(condition, aliases)])
+        negated = []
         for name, pattern in self.negated:
-            parts.append({f"{name}$not": flatten(pattern)})
-        return {"all": parts}
+            for number, alternative in enumerate(_alternatives(flatten(pattern), aliases)):
+                negated.append({f"{name}_{number}$not": _conjunction(alternative)})
+        head = [{GO: {"$and": [{"t": GO}, {"k": self.compiler.stratum}]}}]
+        if _count(choices) > MAX_DISJUNCTS:
+            raise CompileError(f"条件展开后超过 {MAX_DISJUNCTS} 种情形，请拆成几条规则",
+                                   f"the condition expands to more than {MAX_DISJUNCTS} cases: split the rule",
+                                   self.compiler.rule.span)
+        return [{"all": head + [{alias: condition} for alias, condition in combination] + negated}
+                for combination in itertools.product(*choices)]
+
+
+def _count(choices: list[list]) -> int:
+    total = 1
+    for choice in choices:
+        total *= len(choice)
+    return total
+
+
+def _refers(condition: object, aliases: set[str]) -> bool:
+    """Whether a condition compares with a field of another joined fact."""
+    if isinstance(condition, dict):
+        if len(condition) == 1:
+            (key, value), = condition.items()
+            if key in aliases and isinstance(value, str):
+                return True
+        return any(_refers(value, aliases) for value in condition.values())
+    if isinstance(condition, list):
+        return any(_refers(item, aliases) for item in condition)
+    return False
+
+
+def _alternatives(condition: dict, aliases: set[str]) -> list[list[dict]]:
+    """The condition as alternatives (each a list of conditions all to hold), splitting only the
+    disjunctions that refer to other facts; the others stay as $or inside one pattern."""
+    if isinstance(condition, dict) and len(condition) == 1:
+        (key, value), = condition.items()
+        if key == "$and":
+            result = [[]]
+            for item in value:
+                result = [left + right for left in result for right in _alternatives(item, aliases)]
+            return result
+        if key == "$or" and _refers(condition, aliases):
+            return [alternative for item in value for alternative in _alternatives(item, aliases)]
+    return [[condition]]
+
+
+def _conjunction(conditions: list[dict]) -> dict:
+    return conditions[0] if len(conditions) == 1 else flatten({"$and": conditions})
 
 
 def flatten(condition: dict) -> dict:
@@ -230,11 +286,11 @@ class _RuleCompiler:
         for conjunction in disjuncts(condition):
             if any(isinstance(item, ast.Literal) and item.value is False for item in conjunction):
                 continue
-            definitions.append(self.conjunction(conjunction))
+            definitions.extend(self.conjunction(conjunction))
         return CompiledRule(self.rule, self.index, self.stratum, definitions, self.slots, self.fields,
                             self.views, self.derived_reads)
 
-    def conjunction(self, items: list[ast.Node]) -> dict:
+    def conjunction(self, items: list[ast.Node]) -> list[dict]:
         pattern = _Pattern(self)
         household = pattern.add("h", HOUSEHOLD, self.applicability())
         pattern.alias_of[HOUSEHOLD] = household
@@ -248,7 +304,7 @@ class _RuleCompiler:
                 pattern.alias_of[entity_key] = alias
         for item in items:
             self.literal(pattern, item)
-        return pattern.definition()
+        return pattern.definitions()
 
     def applicability(self) -> list[dict]:
         conditions = []

@@ -10,6 +10,7 @@ from durable import engine as durable_engine
 from dangka import contract
 from dangka.dsl import ast
 from dangka.engine.compile import DERIVED_FACT, GO, CompiledRule, RulesetPlan, fact_value, first_flag, policy_key
+from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.evaluate import TRUE, Evaluator, Household, Reads, json_value
 from dangka.engine.knowledge import Knowledge
 from dangka.errors import DangkaError
@@ -122,6 +123,11 @@ class Engine:
 
     # -- the household as the rules see it --
     def household(self, dossier: dict, links: dict | None = None) -> Household:
+        """The household as the rules see it; without whole-run links, a graph of this household alone."""
+        if links is None:
+            graph = ResponsibilityGraph(None)
+            graph.add_household(dossier)
+            links = graph.links(dossier)
         records: dict[str, list[contract.Record]] = {}
         for record in contract.records(dossier, links):
             records.setdefault(record.entity, []).append(record)

@@ -1,0 +1,174 @@
+"""Rules → durable_rules definitions: patterns, slots, ruleset splitting, and durable_rules' quirks."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+from durable import engine as durable_engine
+
+from dangka.dsl.parse import RuleErrors
+from dangka.engine.compile import MAX_FACT_FIELDS, MAX_RULES_PER_RULESET, flatten, push_not
+from dangka.engine.knowledge import Knowledge
+from dangka.engine.run import Engine
+
+
+def _write(tmp_path, text, name="r.rules"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_golden_patterns_of_the_sample_rules(sample_knowledge):
+    capacity = sample_knowledge.rule("PLAN-CAPACITY-001")
+    # "age above the limit or labour in {...}" compares with a household field: one rule per alternative
+    assert len(capacity.definitions) == 3
+    definition = capacity.definitions[0]
+    aliases = [next(iter(part)) for part in definition["all"]]
+    assert aliases == ["_go", "h", "s", "q2"]
+    measure = definition["all"][2]["s"]["$and"]
+    assert {"$or": [{"kind": "技能培训"}, {"kind": "转移就业"}, {"kind": "公益岗位"}]} in measure
+    member = definition["all"][3]["q2"]["$and"]
+    assert {"name": {"s": "beneficiary"}} in member
+    assert {"$gt": {"age": {"h": "_p_working_age_max"}}} in member
+    assert capacity.slots == []
+    cause = sample_knowledge.rule("PLAN-CAUSE-001")
+    assert any(key.endswith("$not") for part in cause.definitions[0]["all"] for key in part)
+    measure_rule = sample_knowledge.rule("PLAN-MEASURE-001")
+    assert len(measure_rule.slots) == 1 and measure_rule.slots[0].anchor is None
+
+
+def test_or_across_records_becomes_one_durable_rule_per_disjunct(tmp_path):
+    path = _write(tmp_path, '规则 FORM-T-001 "t"\n 类别 form.missing\n 严重程度 高\n 依据 "b"\n'
+                            ' 如果 收入.工资性收入 > 1 或者 普查表.年度 < 2000\n')
+    (compiled,) = Knowledge.load([path]).rules
+    assert len(compiled.definitions) == 2
+
+
+def test_not_is_pushed_to_the_leaves():
+    from dangka.dsl.check import check_rules
+    from dangka.dsl.transform import parse_rules
+    from dangka.policy import Policies
+    rule_file, _ = parse_rules('规则 A-1 "t"\n 依据 "b"\n 如果 并非 (户.家庭人数 > 3 或者 所有 成员 满足 (成员.年龄 > 1))\n'
+                               ' 结论 x\n规则 A-2 "u"\n 依据 "b"\n 如果 户.x\n 结论 y\n规则 A-3 "v"\n 依据 "b"\n 如果 户.y 并且 户.x\n 结论 z\n'
+                               '规则 A-4 "w"\n 依据 "b"\n 如果 户.z\n 结论 x2\n规则 A-5 "w"\n 依据 "b"\n 如果 户.x2\n 结论 x3\n', "n")
+    checked = check_rules([rule_file], Policies.load())
+    pushed = push_not(checked.rules[0].condition)
+    assert type(pushed).__name__ == "And"
+    compare, quantifier = pushed.items
+    assert compare.op == "<=" and quantifier.kind == "any"
+
+
+def test_flatten_splices_nested_or_and_and():
+    nested = {"$and": [{"t": "m"}, {"$and": [{"a": 1}, {"$or": [{"b": 1}, {"$or": [{"c": 1}, {"d": 1}]}]}]}]}
+    assert flatten(nested) == {"$and": [{"t": "m"}, {"a": 1}, {"$or": [{"b": 1}, {"c": 1}, {"d": 1}]}]}
+
+
+class _QuietHost(durable_engine.Host):
+    def _run(self):
+        pass
+
+
+def test_durable_rules_fails_on_or_with_a_reference_which_the_compiler_splits(sample_engine, cooking_dossier):
+    """durable_rules 2.0.28 raises error 311 on an $or comparing an absent field with another fact's."""
+    host = _QuietHost()
+    host.register_rulesets({"pin_311": {
+        "r": {"all": [{"h": {"t": "household"}},
+                      {"x": {"$and": [{"t": "member"}, {"$or": [{"$nex": {"age": 1}}, {"$gt": {"age": {"h": "limit"}}}]}]}}],
+              "run": lambda c: None}}})
+    with pytest.raises(Exception, match="311"):
+        host.assert_facts("pin_311", [{"sid": "1", "id": "h", "t": "household", "limit": 60},
+                                      {"sid": "1", "id": "m", "t": "member"}])
+    del cooking_dossier["members"][1]["id_number"]  # no age: the split patterns take it
+    assert "PLAN-CAPACITY-001" in sample_engine.check(cooking_dossier).fired
+
+
+def test_durable_rules_misreads_nested_or_which_flatten_avoids():
+    """Pins the durable_rules 2.0.28 bug the compiler works around: $or directly inside $or."""
+    fired = []
+
+    def ruleset(pattern):
+        return {"r": {"all": [{"h": {"t": "household"}}, {"s": {"t": "measure"}}, {"q": pattern}],
+                      "run": lambda c: fired.append(1)},
+                "o": {"all": [{"o": {"$or": [{"t": "household"}, {"t": "measure"}, {"t": "member"}]}},
+                              {"z": {"t": "_never"}}],
+                      "run": lambda c: None}}
+
+    nested = {"$and": [{"t": "member"}, {"$and": [{"name": {"s": "ben"}},
+                                                  {"$or": [{"$gt": {"age": {"h": "limit"}}},
+                                                           {"$or": [{"labor": "无"}, {"labor": "丧"}]}]}]}]}
+    facts = [{"sid": "1", "id": "h", "t": "household", "limit": 60}, {"sid": "1", "id": "a", "t": "measure", "ben": "王"},
+             {"sid": "1", "id": "b", "t": "member", "name": "王", "age": 50, "labor": "普通"}]
+    for name, pattern in (("nested", nested), ("flat", flatten(nested))):
+        host = _QuietHost()
+        host.register_rulesets({f"pin_{name}": ruleset(pattern)})
+        fired.clear()
+        host.assert_facts(f"pin_{name}", [dict(fact) for fact in facts])
+        assert bool(fired) == (name == "nested"), name
+
+
+def test_a_rule_reading_too_many_fields_of_one_record_is_refused(tmp_path):
+    from dangka import contract
+    fields = [field.label for field in contract.ENTITIES["member"].fields]
+    # Slots (values the evaluator computes) are keys of the fact too.
+    slots = [f"文字长度(成员.姓名) > {n}" for n in range(MAX_FACT_FIELDS + 1 - len(fields))]
+    condition = " 并且 ".join([f"成员.{label} 不为空" for label in fields] + slots)
+    path = _write(tmp_path, f'规则 FORM-T-001 "t"\n 类别 form.missing\n 严重程度 高\n 依据 "b"\n 对每个 成员\n 如果 {condition}\n')
+    with pytest.raises(RuleErrors, match="超过"):
+        Knowledge.load([path])
+
+
+def generated_rules(count: int) -> str:
+    """Many distinct, valid rules over several records: the scale the engine must take."""
+    templates = [
+        ('对每个 成员\n  如果 成员.年龄 > {n} 并且 成员.劳动技能 属于 {{普通劳动力, 技能劳动力}}', "form.inconsistent"),
+        ('如果 户.家庭人数 > {small} 并且 收入.工资性收入 < {n}00', "plan.insufficient"),
+        ('对每个 措施\n  如果 措施.金额 > {n}000 并且 存在 成员 满足 (成员.姓名 = 措施.受益成员 并且 成员.年龄 < {n})', "plan.capacity_mismatch"),
+        ('如果 计数 成员 满足 (成员.年龄 >= {n}) > {small}', "plan.cause_mismatch"),
+        ('如果 申请书.申请日期 + {n} < 党支部提议.会议日期', "procedure.order"),
+        ('对每个 公示\n  如果 公示.公示天数 < {small} 或者 公示.引用实到人数 > {n}', "procedure.record_mismatch"),
+    ]
+    rules = []
+    for index in range(count):
+        template, category = templates[index % len(templates)]
+        body = template.format(n=10 + index % 80, small=1 + index % 5)
+        rules.append(f'规则 GEN-R-{index:04d} "生成规则 {index}"\n  类别 {category}\n  严重程度 低\n'
+                     f'  依据 "测试用生成规则"\n  {body}\n')
+    return "\n".join(rules)
+
+
+@pytest.fixture(scope="module")
+def six_hundred(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("generated")
+    (folder / "generated.rules").write_text(generated_rules(600), encoding="utf-8")
+    return Knowledge.load([folder])
+
+
+def test_six_hundred_rules_are_split_into_rulesets_durable_rules_accepts(six_hundred):
+    assert len(six_hundred.rules) == 600
+    assert len(six_hundred.plans) >= 600 // MAX_RULES_PER_RULESET
+    for plan in six_hundred.plans:
+        assert sum(len(rule.definitions) for rule in plan.rules) <= MAX_RULES_PER_RULESET
+        assert all(len(keys) <= MAX_FACT_FIELDS for keys in plan.fields.values())
+
+
+def test_six_hundred_rules_run_and_agree_with_the_evaluator(six_hundred, clean_dossier, cooking_dossier):
+    from dangka.engine.trace import FIRED, Tracer
+    engine = Engine(six_hundred)
+    for dossier in (clean_dossier, cooking_dossier):
+        result = engine.check(dossier)
+        traced = {trace.rule.id for trace in Tracer(six_hundred).trace(engine.household(dossier)) if trace.outcome == FIRED}
+        assert result.fired == traced
+        assert result.fired  # the generated rules are loose enough to fire on real households
+
+
+def test_definitions_are_plain_json(sample_knowledge):
+    for compiled in sample_knowledge.rules:
+        json.dumps(compiled.definitions, ensure_ascii=False)
+
+
+def test_slot_counter_names_are_unique(sample_knowledge):
+    names = [slot.name for compiled in sample_knowledge.rules for slot in compiled.slots]
+    assert len(names) == len(set(names))
+    assert list(itertools.islice(names, 1))  # the sample has at least one slot

@@ -1,0 +1,141 @@
+"""The rule language's parser: the error catalogue, garbage lines, hostile text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dangka.dsl import ast
+from dangka.dsl.parse import MAX_NESTING, SYNTAX_EXAMPLES, RuleError, RuleErrors, parse_text
+from dangka.dsl.transform import parse_file, parse_rules
+from dangka.engine.knowledge import default_rules_dir
+
+GOOD = '''# 注释
+规则 FORM-A-001 "标题"
+  类别 form.missing
+  严重程度 高
+  依据 "依据"
+  适用年度 2016 至 2020
+  对每个 成员
+  如果 成员.年龄大于65 并且 成员.姓名 为空 或者 存在 措施 满足（措施.措施类别 属于 {技能培训，转移就业}）
+  提示 "{成员.姓名}"
+  推荐措施 健康扶贫、低保兜底
+'''
+
+
+@pytest.mark.parametrize("row", SYNTAX_EXAMPLES, ids=lambda row: row.code)
+def test_catalogue_snippets_give_their_own_message(row):
+    for snippet in row.snippets:
+        results = parse_text(snippet, "x.rules")
+        codes = [error.code for _tree, error, _line, _chunk in results if error]
+        assert codes == [row.code], snippet
+
+
+def test_good_rule_builds_ast_with_spans():
+    rule_file, errors = parse_rules(GOOD, "good.rules")
+    assert errors == []
+    (rule,) = rule_file.rules
+    assert (rule.id, rule.title, rule.severity, rule.years, rule.scope) == ("FORM-A-001", "标题", "高", (2016, 2020), "成员")
+    assert rule.recommend == ("健康扶贫", "低保兜底")
+    assert rule.span.line == 2
+    assert isinstance(rule.condition, ast.Or)
+    first = rule.condition.items[0].items[0]
+    assert isinstance(first, ast.Compare) and first.op == ">"  # 年龄大于65 without spaces
+    assert first.span.line == 8
+
+
+def test_english_and_chinese_keywords_build_the_same_rule():
+    english = ('rule FORM-A-001 "t"\n category form.missing\n severity high\n basis "b"\n for each members\n'
+               ' when members.age > 3 and not members.name is empty\n')
+    chinese = ('规则 FORM-A-001 "t"\n 类别 form.missing\n 严重程度 high\n 依据 "b"\n 对每个 members\n'
+               ' 如果 members.age > 3 并且 并非 members.name 为空\n')
+    assert parse_rules(english, "a")[0].rules == parse_rules(chinese, "a")[0].rules
+
+
+def test_keyword_inside_a_longer_name_stays_a_name():
+    text = '规则 A-1 "t"\n 依据 "b"\n 如果 户.存在问题 = 是 并且 户.no_labor_count > 0 并且 户.所有人 = 1\n 结论 x\n'
+    rule_file, errors = parse_rules(text, "k.rules")
+    assert errors == []
+    paths = [node.text for node in ast.walk(rule_file.rules[0].condition) if isinstance(node, ast.Path)]
+    assert paths == ["户.存在问题", "户.no_labor_count", "户.所有人"]
+
+
+def test_errors_of_several_rules_are_all_reported_in_order():
+    text = GOOD + '\n规则 FORM-B-001 "x"\n  类别\n\n规则 FORM-C-001 "y"\n  如果 (户.年度 > 1\n'
+    _rules, errors = parse_rules(text, "two.rules")
+    assert [(error.code, error.location.line) for error in errors] == [
+        ("syntax.clause_value", 13), ("syntax.unclosed", 16)]
+    assert "^" in errors[0].render()
+
+
+def test_invalid_date_literal_is_a_rule_error():
+    _rules, errors = parse_rules('规则 A-1 "t"\n 依据 "b"\n 如果 申请书.申请日期 > 2017-02-30\n 结论 x\n', "d.rules")
+    assert [error.code for error in errors] == ["syntax.date"]
+
+
+def test_deep_nesting_is_refused_clearly():
+    text = '规则 A-1 "t"\n 如果 ' + "(" * (MAX_NESTING + 5) + "户.年度" + ")" * (MAX_NESTING + 5) + "\n"
+    _rules, errors = parse_rules(text, "deep.rules")
+    assert [error.code for error in errors] == ["syntax.too_deep"]
+
+
+def test_very_long_condition_parses_or_fails_cleanly():
+    text = '规则 A-1 "t"\n 依据 "b"\n 如果 ' + " + ".join(["户.年度"] * 3000) + " > 1\n 结论 x\n"
+    _rules, errors = parse_rules(text, "long.rules")
+    assert all(isinstance(error, RuleError) for error in errors)
+
+
+def test_binary_and_non_utf8_files_are_rule_errors(tmp_path):
+    binary = tmp_path / "bin.rules"
+    binary.write_bytes(b"\x00\x01\x02rule")
+    with pytest.raises(RuleError, match="不是文本文件"):
+        parse_file(str(binary))
+    latin = tmp_path / "latin.rules"
+    latin.write_bytes("规则".encode("gbk"))
+    with pytest.raises(RuleError, match="UTF-8"):
+        parse_file(str(latin))
+
+
+def _shipped_rule_files() -> list[Path]:
+    return sorted(default_rules_dir().glob("*.rules"))
+
+
+@pytest.mark.parametrize("path", _shipped_rule_files(), ids=lambda path: path.name)
+def test_a_garbage_line_anywhere_in_a_shipped_file_is_reported_at_that_line(path):
+    lines = path.read_text(encoding="utf-8").split("\n")
+    step = max(len(lines) // 25, 1)
+    for position in range(0, len(lines), step):
+        broken = lines[:position] + ["@@ 乱码 !! ^^"] + lines[position:]
+        with pytest.raises(RuleErrors) as caught:
+            parse_file_text("\n".join(broken), path.name)
+        assert any(error.location.line == position + 1 for error in caught.value.errors), position
+
+
+def parse_file_text(text: str, name: str):
+    rule_file, errors = parse_rules(text, name)
+    if errors:
+        raise RuleErrors(errors)
+    return rule_file
+
+
+_RULE_ALPHABET = st.sampled_from(list("规则如果并且或者属于满足存在计数户成员年龄.(){}[]<>=\"“”、，0123456789 \nabcxyz-_#") + [
+    "规则 A-1 ", "如果 ", "提示 ", "类别 ", " 并且 ", " 为空", "政策.", "成员.年龄", "{", "}"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_RULE_ALPHABET, max_size=60).map("".join))
+def test_random_text_never_raises_anything_but_rule_errors(text):
+    _rules, errors = parse_rules(text, "random.rules")
+    assert all(isinstance(error, RuleError) for error in errors)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=len(GOOD) - 1), st.integers(min_value=0, max_value=8),
+       st.text(max_size=5))
+def test_mutated_rules_never_raise_anything_but_rule_errors(position, cut, insert):
+    text = GOOD[:position] + insert + GOOD[position + cut:]
+    _rules, errors = parse_rules(text, "mutated.rules")
+    assert all(isinstance(error, RuleError) for error in errors)

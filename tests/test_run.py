@@ -1,0 +1,118 @@
+"""Households through durable_rules: findings, evidence, derived facts, missing values, engine limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from dangka.engine.knowledge import Knowledge
+from dangka.engine.run import Engine, EngineError
+
+
+def fired(engine, dossier, links=None):
+    return sorted(engine.check(dossier, links).fired)
+
+
+def test_clean_household_gives_nothing(sample_engine, clean_dossier):
+    result = sample_engine.check(clean_dossier)
+    assert result.findings == [] and result.fired == set()
+
+
+def test_field_case_gives_cause_and_capacity_findings(sample_engine, sample_knowledge, cooking_dossier):
+    result = sample_engine.check(cooking_dossier)
+    assert {"PLAN-CAUSE-001", "PLAN-CAPACITY-001", "DERIVE-NOLABOR-001", "PLAN-NOLABOR-001"} <= result.fired
+    findings = [finding.to_json(sample_knowledge) for finding in result.findings]
+    capacity = [finding for finding in findings if finding["rule"] == "PLAN-CAPACITY-001"]
+    assert len(capacity) == 2  # one per measure: 烹饪技能培训 and 联系饭店就业
+    first = capacity[0]
+    assert set(first) >= {"rule", "category", "severity", "title", "message", "evidence", "basis", "source", "recommend"}
+    assert first["category"] == "plan.capacity_mismatch" and first["severity"] == "high"
+    assert first["source"].endswith("engine_sample.rules:11")
+    assert "张德福 73 岁" in first["message"]
+    assert {"path": "members[0].age", "value": 73} in first["evidence"]
+    assert {"path": "policy.working_age_max", "value": 60} in first["evidence"]
+
+
+def test_derived_fact_chains_into_a_later_rule(sample_engine, cooking_dossier, clean_dossier):
+    cooking_dossier["measures"].append({"kind": "低保兜底", "content": "纳入农村低保", "year": 2017})
+    assert "PLAN-NOLABOR-001" not in fired(sample_engine, cooking_dossier)
+    assert "DERIVE-NOLABOR-001" in fired(sample_engine, cooking_dossier)
+    assert "DERIVE-NOLABOR-001" not in fired(sample_engine, clean_dossier)
+
+
+def test_a_missing_value_makes_the_rule_not_fire(sample_engine, cooking_dossier):
+    del cooking_dossier["members"][1]["labor"]
+    del cooking_dossier["members"][1]["id_number"]  # no age either
+    assert "PLAN-CAUSE-001" not in fired(sample_engine, cooking_dossier)
+
+
+def test_emptiness_is_decided_even_when_the_form_is_absent(sample_engine, clean_dossier):
+    clean_dossier["forms"]["survey"]["verifier_opinion"] = " "
+    assert "FORM-OPINION-001" in fired(sample_engine, clean_dossier)
+    del clean_dossier["forms"]["survey"]
+    assert "FORM-OPINION-001" in fired(sample_engine, clean_dossier)
+
+
+def test_years_limit_a_rule(sample_engine, clean_dossier):
+    clean_dossier["procedure"]["application"]["date"] = "2017-05-20"
+    assert "PROC-ORDER-001" in fired(sample_engine, clean_dossier)
+    clean_dossier["year"] = 2021
+    assert "PROC-ORDER-001" not in fired(sample_engine, clean_dossier)
+
+
+def test_policy_values_by_year_and_province(sample_engine, clean_dossier):
+    clean_dossier["procedure"]["publicity"][0]["end"] = "2017-05-21"  # 6 days
+    assert "PROC-NOTICE-001" in fired(sample_engine, clean_dossier)
+
+
+def test_a_household_with_no_helper_via_the_graph(sample_engine, clean_dossier):
+    from dangka.engine.graph import ResponsibilityGraph
+    clean_dossier["helpers"] = []
+    graph = ResponsibilityGraph(None)
+    graph.add_household(clean_dossier)
+    assert "RESP-HELPER-001" in fired(sample_engine, clean_dossier, graph.links(clean_dossier))
+
+
+def test_more_households_than_durable_rules_has_sessions(sample_engine, clean_dossier, cooking_dossier):
+    """durable_rules keeps at most 1024 live sessions: each household's state must be freed."""
+    for index in range(1100):
+        dossier = cooking_dossier if index % 2 else clean_dossier
+        assert bool(sample_engine.check(dossier).findings) == bool(index % 2)
+
+
+def test_identical_members_are_distinct_facts(sample_engine, cooking_dossier):
+    cooking_dossier["members"].append(dict(cooking_dossier["members"][1], relation="其他"))
+    assert "PLAN-CAUSE-001" in fired(sample_engine, cooking_dossier)
+
+
+def test_records_no_rule_reads_are_accepted(sample_engine, clean_dossier):
+    clean_dossier["other_causes"] = ["因学", "因灾"]
+    clean_dossier["assets"]["car"] = True
+    assert fired(sample_engine, clean_dossier) == []
+
+
+def test_an_exception_inside_an_action_is_surfaced(sample_engine, cooking_dossier, monkeypatch):
+    class Exploding(list):
+        def append(self, item):
+            raise RuntimeError("boom")
+
+    rulesets = sample_engine.rulesets
+    monkeypatch.setattr(rulesets, "firings", Exploding())
+    original = type(rulesets)
+    real_check = Engine.check
+
+    def check_with_exploding_list(self, dossier, links=None):
+        self.rulesets.firings = Exploding()
+        return real_check(self, dossier, links)
+
+    # the engine resets the list before each assert; make the reset produce an exploding one
+    monkeypatch.setattr(original, "firings", property(lambda self: Exploding(), lambda self, value: None), raising=False)
+    with pytest.raises(EngineError, match="boom"):
+        sample_engine.check(cooking_dossier)
+
+
+def test_two_knowledge_bases_live_in_one_process(tmp_path, sample_engine, cooking_dossier):
+    (tmp_path / "one.rules").write_text('规则 PLAN-X-001 "全家都是老人"\n 类别 plan.cause_mismatch\n 严重程度 低\n'
+                                        ' 依据 "b"\n 如果 户.无劳动能力人数 = 户.家庭人数\n', encoding="utf-8")
+    other = Engine(Knowledge.load([tmp_path]))
+    assert fired(other, cooking_dossier) == ["PLAN-X-001"]
+    assert "PLAN-X-001" not in fired(sample_engine, cooking_dossier)
