@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
+import datetime as dt
+import io
 import os
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -16,6 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from dangka.errors import DangkaError, Location
+from dangka.output import write_atomic
 from dangka.report import (
     REGION_LEVEL_NAMES,
     REGION_LEVELS,
@@ -118,19 +118,29 @@ def fill_sheet(sheet: Worksheet, head: Sequence[str], rows: Iterable[Sequence[ob
         cell.fill = _HEADER_FILL
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                # Text that looks like a formula (a name typed as "=...") must stay text.
-                cell.data_type = "s"
+            _keep_type(cell)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(head), 1))}{max(sheet.max_row, 1)}"
     _fit_widths(sheet)
 
 
 def _cell_value(value: object) -> object:
-    if value is None or isinstance(value, (bool, int, float)):
+    if value is None or isinstance(value, (bool, int, float, dt.date)):
         return value
     # openpyxl refuses control characters; a report shows the rest of the text rather than fail.
     return ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
+
+
+def _keep_type(cell) -> None:
+    """Show a cell's value as the type it has: text stays text, a date shows as a date."""
+    if isinstance(cell.value, str):
+        # Text that looks like a formula (a name typed as "=...") or a number (a phone) stays text.
+        cell.data_type = "s"
+        cell.number_format = "@"
+    elif isinstance(cell.value, dt.datetime):
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+    elif isinstance(cell.value, dt.date):
+        cell.number_format = "yyyy-mm-dd"
 
 
 def _fit_widths(sheet: Worksheet) -> None:
@@ -154,35 +164,11 @@ def display_width(text: str) -> int:
 
 
 def save_atomic(workbook: Workbook, path: str | os.PathLike) -> None:
-    """Save to a temporary file in the target's folder, then rename it over the target.
-
-    A reader never sees a half-written workbook, and a failed write leaves the old file intact.
-    """
-    target = Path(path)
+    """Write the workbook through a temporary file renamed over `path`: never half-written."""
+    buffer = io.BytesIO()
+    workbook.save(buffer)
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        write_atomic(os.fspath(path), buffer.getvalue())
     except OSError as error:
-        raise _unwritable(target, error) from error
-    os.close(handle)
-    try:
-        workbook.save(temporary)
-        # mkstemp makes the file private; give it the permissions a normal new file would get.
-        os.chmod(temporary, 0o666 & ~_current_umask())
-        os.replace(temporary, target)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(error, OSError):
-            raise _unwritable(target, error) from error
-        raise
-
-
-def _unwritable(target: Path, error: OSError) -> DangkaError:
-    return DangkaError(f"无法写入工作簿：{error.strerror or error}", Location(str(target)), code="output.unwritable")
-
-
-def _current_umask() -> int:
-    # The only portable way to read the umask is to set it and set it back.
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
+        message = f"无法写入工作簿：{error.strerror or error}"
+        raise DangkaError(message, Location(os.fspath(path)), code="output.unwritable") from error

@@ -1,0 +1,685 @@
+"""Dossiers as a workbook laid out like a national-system export: one sheet per part, rows linked by 户编号 and 序号."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import warnings
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import count, groupby
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import get_column_letter
+
+from dangka.contract import ENTITIES, Entity, Field, normalize, structure_errors
+from dangka.errors import InputError, Location
+from dangka.load import Loaded, iter_dossiers
+from dangka.report.xlsx import fill_sheet, save_atomic
+
+HOUSEHOLD_ID = "户编号"
+POSITION = "序号"
+EXTRA_SHEET = "其他字段"
+EXTRA_HEAD = (HOUSEHOLD_ID, "路径", "值")
+# A workbook is a zip file; refuse one that would unpack to more than this (a zip bomb).
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+MAX_CELL_CHARS = 32767  # Excel's limit for one cell
+
+# The dossier's list of helper ids has no entity in the contract (the helper entity describes the
+# registry's helper); the workbook needs a column for it.
+_HELPER_LINK = Entity(
+    "helper_link", "帮扶责任人", (), "helpers", True, (Field("helper_id", "帮扶责任人编号", "str", ""),)
+)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of the layout: its name, the contract entities whose fields are its columns."""
+
+    name: str
+    entities: tuple[Entity, ...]
+    many: bool  # a row per list item (with 序号) or a row per household
+
+    @property
+    def columns(self) -> list[tuple[Entity, Field]]:
+        return [(entity, field) for entity in self.entities for field in entity.fields if not field.derived]
+
+    @property
+    def head(self) -> list[str]:
+        links = [HOUSEHOLD_ID, POSITION] if self.many else [] if self.name == "户" else [HOUSEHOLD_ID]
+        return links + [field.label for _, field in self.columns]
+
+    def names(self) -> set[str]:
+        names = {self.name}
+        if len(self.entities) == 1 or self.name == "户":
+            names.update(self.entities[0].names)
+        return names
+
+
+SHEETS = (
+    Sheet("户", tuple(ENTITIES[key] for key in ("household", "income", "conditions", "assets")), False),
+    Sheet("成员", (ENTITIES["member"],), True),
+    Sheet("其他致贫原因", (ENTITIES["other_cause"],), True),
+    Sheet("帮扶措施", (ENTITIES["measure"],), True),
+    Sheet("帮扶责任人", (_HELPER_LINK,), True),
+    Sheet("普查表", (ENTITIES["survey"],), False),
+    Sheet("采集表", (ENTITIES["collection"],), False),
+    Sheet("明白卡联系人", (ENTITIES["contact"],), True),
+    Sheet("申请书", (ENTITIES["application"],), False),
+    Sheet("会议记录", (ENTITIES["meeting"],), True),
+    Sheet("公示", (ENTITIES["notice"],), True),
+    Sheet("公告", (ENTITIES["announcement"],), False),
+)
+HOUSEHOLD_SHEET = SHEETS[0]
+
+
+@dataclass
+class SheetLoaded(Loaded):
+    """A dossier read from a workbook; `notes` names the cells whose values were kept as written
+    although they do not fit the contract (the rules report those values as findings)."""
+
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# Paths inside a dossier: ("members", 0, "insurance", "medical") ⇄ members[0].insurance.medical
+
+# A key is written bare when it is plain; otherwise as a JSON string, which also escapes the
+# control characters a workbook cell cannot hold.
+_PLAIN_KEY = re.compile(r'[^.\[\]"\s\x00-\x1f\x7f]+')
+_PATH_PART = re.compile(r'\.?([^.\[\]"\s\x00-\x1f\x7f]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+
+
+def path_text(parts: Iterable[str | int]) -> str:
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return text
+
+
+def path_parts(text: str) -> list[str | int] | None:
+    """The parts of a path written by path_text, or None when it is not one."""
+    parts: list[str | int] = []
+    position = 0
+    while position < len(text):
+        match = _PATH_PART.match(text, position)
+        if not match or (match.group(0).startswith(".") and not parts):
+            return None
+        key, index, quoted = match.groups()
+        parts.append(key if key is not None else int(index) if index is not None else json.loads(quoted))
+        position = match.end()
+    return parts or None
+
+
+def _split(path: str) -> list[str]:
+    return path.split(".") if path else []
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+@dataclass
+class _Shape:
+    """What the layout has columns for at one place of a dossier: a cell, a mapping, or a list of rows."""
+
+    kind: str  # "cell" | "mapping" | "list"
+    children: dict[str, _Shape] = field(default_factory=dict)
+    item: _Shape | None = None
+    own_row: bool = False  # a node with its own row comes back even when all its cells are empty
+
+
+def _layout_shape() -> _Shape:
+    root = _Shape("mapping", own_row=True)
+    for sheet in SHEETS:
+        for entity in sheet.entities:
+            node = _shape_at(root, _split(entity.path))
+            if entity.many:
+                node.kind = "list"
+                node.item = node.item or _Shape("mapping", own_row=True)
+                node = node.item
+            elif entity.path:
+                node.own_row = sheet is not HOUSEHOLD_SHEET
+            for field_ in entity.fields:
+                if field_.derived:
+                    continue
+                if not field_.path:  # the list item itself is the value (other causes, helper ids)
+                    node.kind = "cell"
+                    continue
+                _shape_at(node, _split(field_.path)).kind = "cell"
+    return root
+
+
+def _shape_at(node: _Shape, parts: list[str]) -> _Shape:
+    for part in parts:
+        node = node.children.setdefault(part, _Shape("mapping"))
+    return node
+
+
+class _Flattener:
+    """Splits one dossier into sheet rows, and 其他字段 rows for everything the layout has no column for."""
+
+    shape = _layout_shape()
+
+    def __init__(self, dossier: dict):
+        self.dossier = dossier
+        self.household_id = dossier.get("id")
+        self.rows: dict[str, list[list[object]]] = {sheet.name: [] for sheet in SHEETS}
+        self.extras: list[list[object]] = []
+
+    def flatten(self) -> None:
+        self._walk(self.dossier, self.shape, [])
+        for sheet in SHEETS:
+            self._sheet_rows(sheet)
+
+    def _walk(self, node: object, shape: _Shape, parts: list) -> bool:
+        """Record as extras what has no cell; True when the node leaves something in the workbook."""
+        if shape.kind == "cell":
+            if _fits_cell(node):
+                return not (node is None or (isinstance(node, str) and not node.strip()))
+            return self._extra(parts, node)
+        if shape.kind == "list":
+            if not isinstance(node, list) or not node:
+                return self._extra(parts, node)
+            for index, item in enumerate(node):
+                self._walk(item, shape.item, [*parts, index])
+            return True
+        if not isinstance(node, dict):
+            return self._extra(parts, node)
+        left_something = shape.own_row
+        for key, value in node.items():
+            if key in shape.children:
+                left_something |= self._walk(value, shape.children[key], [*parts, key])
+            else:
+                self._extra([*parts, key], value)
+                left_something = True
+        if not left_something:
+            # A mapping of empty cells would not come back at all; keep it as it is.
+            return self._extra(parts, node)
+        return True
+
+    def _extra(self, parts: list, value: object) -> bool:
+        text = json.dumps(value, ensure_ascii=False, default=iso_date)
+        self.extras.append([self.household_id, path_text(parts), text])
+        return True
+
+    def _sheet_rows(self, sheet: Sheet) -> None:
+        if sheet is HOUSEHOLD_SHEET:
+            cells = []
+            for entity, field_ in sheet.columns:
+                found, node = _get(self.dossier, _split(entity.path))
+                cells.append(_cell_of(node, field_) if found else None)
+            self.rows[sheet.name].append(cells)
+            return
+        entity = sheet.entities[0]
+        found, node = _get(self.dossier, _split(entity.path))
+        if not sheet.many and isinstance(node, dict):
+            self.rows[sheet.name].append([self.household_id, *[_cell_of(node, field_) for _, field_ in sheet.columns]])
+        elif sheet.many and isinstance(node, list):
+            for position, item in enumerate(node, start=1):
+                cells = [_cell_of(item, field_) for _, field_ in sheet.columns]
+                self.rows[sheet.name].append([self.household_id, position, *cells])
+
+
+def _cell_of(node: object, field: Field) -> object:
+    found, value = _get(node, _split(field.path))
+    if not found or not _fits_cell(value):
+        return None
+    if isinstance(value, bool) and field.type == "bool":
+        return "是" if value else "否"
+    return value
+
+
+def _fits_cell(value: object) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool, dt.date))
+
+
+def _get(node: object, parts: list) -> tuple[bool, object]:
+    for part in parts:
+        if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                return False, None
+        elif not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def iso_date(value: object) -> str:
+    """JSON for the dates YAML dossiers carry: ISO text (json.dumps `default`)."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(f"不能写入工作簿的值：{type(value).__name__}")
+
+
+def write_workbook(dossiers: Iterable[dict], path: str) -> None:
+    """Write dossiers as a workbook of the national-system layout (replaced atomically).
+
+    Raises InputError for a value a workbook cannot hold (control characters, more than 32767 characters).
+    """
+    rows: dict[str, list[list[object]]] = {sheet.name: [] for sheet in SHEETS}
+    extras: list[list[object]] = []
+    for dossier in dossiers:
+        flattener = _Flattener(dossier)
+        flattener.flatten()
+        for name, sheet_rows in flattener.rows.items():
+            rows[name].extend(sheet_rows)
+        extras.extend(flattener.extras)
+    _refuse_unstorable(rows, extras)
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for sheet in SHEETS:
+        fill_sheet(workbook.create_sheet(sheet.name), sheet.head, rows[sheet.name])
+    fill_sheet(workbook.create_sheet(EXTRA_SHEET), EXTRA_HEAD, extras)
+    save_atomic(workbook, path)
+
+
+def _refuse_unstorable(rows: dict[str, list[list[object]]], extras: list[list[object]]) -> None:
+    for name, sheet_rows in [*rows.items(), (EXTRA_SHEET, extras)]:
+        for row_number, row in enumerate(sheet_rows, start=2):
+            for column, value in enumerate(row, start=1):
+                if isinstance(value, str) and (ILLEGAL_CHARACTERS_RE.search(value) or len(value) > MAX_CELL_CHARS):
+                    where = f"{name}!{get_column_letter(column)}{row_number}"
+                    raise InputError(
+                        f"户 {row[0]} 的值不能写入工作簿单元格 {where}：含有控制字符或超过 {MAX_CELL_CHARS} 字"
+                    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+class _WorkbookProblem(Exception):
+    """The workbook as a whole cannot be read."""
+
+
+@dataclass
+class _Household:
+    row: int
+    dossier: dict
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_workbook(path: str) -> Iterator[SheetLoaded]:
+    """Every dossier of a workbook in 户 sheet order, then problems that belong to no household; never raises.
+
+    Workbook-level problems (missing or unknown sheets, unknown columns) come first as errors; a
+    household with a bad linking cell (户编号, 序号, 其他字段) is an error naming sheet, row and column.
+    """
+    reader = _WorkbookReader(path)
+    try:
+        reader.read()
+    except _WorkbookProblem as problem:
+        yield SheetLoaded(path, None, 0, None, InputError(str(problem), Location(path)))
+        return
+    yield from reader.results()
+
+
+class _WorkbookReader:
+    def __init__(self, path: str):
+        self.path = path
+        self.problems: list[str] = []  # about the workbook, not one household
+        self.orphans: list[tuple[int, str]] = []  # (row, message) for rows of no known household
+        self.households: dict[str, _Household] = {}
+
+    def read(self) -> None:
+        _refuse_zip_bomb(self.path)
+        try:
+            with warnings.catch_warnings():
+                # openpyxl warns about spreadsheet features it drops (data validation, styles); they do not matter here.
+                warnings.simplefilter("ignore")
+                workbook = load_workbook(self.path, read_only=True, data_only=True)
+        except Exception as error:  # openpyxl raises many kinds for a damaged file
+            raise _WorkbookProblem(f"无法读取工作簿：不是有效的 xlsx 文件（{type(error).__name__}）") from error
+        try:
+            sheets = self._match_sheets(workbook)
+            self._read_households(sheets.get(HOUSEHOLD_SHEET.name))
+            for sheet in SHEETS[1:]:
+                if sheet.name in sheets:
+                    self._read_parts(sheet, sheets[sheet.name])
+            if EXTRA_SHEET in sheets:
+                self._read_extras(sheets[EXTRA_SHEET])
+        finally:
+            workbook.close()
+
+    def _match_sheets(self, workbook) -> dict:
+        matched = {}
+        for worksheet in workbook.worksheets:
+            title = worksheet.title.strip()
+            layout = next((sheet for sheet in SHEETS if title in sheet.names()), None)
+            name = layout.name if layout else EXTRA_SHEET if title == EXTRA_SHEET else None
+            if name is None:
+                self.problems.append(f"未知的工作表“{worksheet.title}”，其中的数据没有读取")
+            elif name in matched:
+                self.problems.append(f"工作表“{worksheet.title}”与“{matched[name].title}”重复，只读取了前者")
+            else:
+                matched[name] = worksheet
+        if HOUSEHOLD_SHEET.name not in matched:
+            raise _WorkbookProblem("工作簿缺少工作表“户”（每户一行），无法读取")
+        for sheet in SHEETS[1:]:
+            if sheet.name not in matched:
+                self.problems.append(f"缺少工作表“{sheet.name}”，各户的{sheet.name}为空")
+        return matched
+
+    # -- header --------------------------------------------------------------------------------
+
+    def _columns(self, sheet_name: str, header: tuple, allowed: dict[str, object]) -> dict[int, object]:
+        """Column index → what it holds, from the header row; unknown and repeated headers are problems."""
+        columns: dict[int, object] = {}
+        seen: dict[object, str] = {}
+        for index, cell in enumerate(header):
+            title = "" if cell.value is None else str(cell.value).strip()
+            if not title:
+                continue
+            where = f"{sheet_name}!{get_column_letter(index + 1)}1"
+            meaning = allowed.get(title)
+            if meaning is None:
+                self.problems.append(f"{where}：未知的列“{title}”，该列没有读取")
+            elif meaning in seen:
+                self.problems.append(f"{where}：列“{title}”与“{seen[meaning]}”重复，该列没有读取")
+            else:
+                columns[index] = meaning
+                seen[meaning] = title
+        return columns
+
+    @staticmethod
+    def _allowed(sheet: Sheet) -> dict[str, object]:
+        allowed: dict[str, object] = {}
+        for entity, field_ in sheet.columns:
+            for name in field_.names:
+                allowed.setdefault(name, (entity, field_))
+        if sheet is not HOUSEHOLD_SHEET:
+            allowed[HOUSEHOLD_ID] = HOUSEHOLD_ID
+        if sheet.many:
+            allowed[POSITION] = POSITION
+        return allowed
+
+    # -- sheets ---------------------------------------------------------------------------------
+
+    def _rows(self, worksheet) -> Iterator[tuple[int, tuple]]:
+        """(row number, cells) of the non-empty rows below the header."""
+        for number, row in enumerate(worksheet.iter_rows(min_row=2), start=2):
+            if any(cell.value not in (None, "") for cell in row):
+                yield number, row
+
+    def _read_households(self, worksheet) -> None:
+        header = next(worksheet.iter_rows(max_row=1), ())
+        columns = self._columns(HOUSEHOLD_SHEET.name, header, self._allowed(HOUSEHOLD_SHEET))
+        id_field = HOUSEHOLD_SHEET.entities[0].field("id")
+        id_column = next(
+            (index for index, meaning in columns.items() if meaning == (ENTITIES["household"], id_field)), None
+        )
+        if id_column is None:
+            raise _WorkbookProblem("工作表“户”缺少“户编号”列，无法读取")
+        for number, row in self._rows(worksheet):
+            household_id = _text(row[id_column].value if id_column < len(row) else None)
+            where = f"户!{get_column_letter(id_column + 1)}{number}"
+            if household_id is None:
+                self.orphans.append((number, f"{where}：户编号为空，该行没有读取"))
+                continue
+            if household_id in self.households:
+                first = self.households[household_id].row
+                self.orphans.append((number, f"{where}：户编号“{household_id}”与第 {first} 行重复，该行没有读取"))
+                continue
+            household = _Household(number, {})
+            self.households[household_id] = household
+            self._fill(household, HOUSEHOLD_SHEET.name, number, row, columns, [])
+
+    def _read_parts(self, sheet: Sheet, worksheet) -> None:
+        header = next(worksheet.iter_rows(max_row=1), ())
+        columns = self._columns(sheet.name, header, self._allowed(sheet))
+        id_column = _column_of(columns, HOUSEHOLD_ID)
+        if id_column is None:
+            self.problems.append(f"工作表“{sheet.name}”缺少“户编号”列，该表没有读取")
+            return
+        position_column = _column_of(columns, POSITION) if sheet.many else None
+        rows_by_household: dict[str, list[tuple[int, int, tuple]]] = {}
+        for number, row in self._rows(worksheet):
+            household = self._household_of(sheet.name, number, row, id_column)
+            if household is None:
+                continue
+            position = self._position(sheet.name, number, row, position_column, household)
+            if position is not None:
+                rows_by_household.setdefault(household.dossier["id"], []).append((position, number, row))
+        entity_parts = _split(sheet.entities[0].path)
+        for household_id, rows in rows_by_household.items():
+            household = self.households[household_id]
+            rows.sort(key=lambda item: item[0])
+            if self._repeated(sheet, household, rows, position_column):
+                continue
+            if not sheet.many:
+                _ensure(household.dossier, entity_parts, {})
+                self._fill(household, sheet.name, rows[0][1], rows[0][2], columns, entity_parts)
+                continue
+            items = _ensure(household.dossier, entity_parts, [])
+            for index, (_, number, row) in enumerate(rows):
+                # Other causes and helper ids are lists of words, the other lists of mappings.
+                items.append({} if sheet.entities[0].fields[0].path else None)
+                self._fill(household, sheet.name, number, row, columns, [*entity_parts, index])
+
+    def _household_of(self, sheet_name: str, number: int, row: tuple, id_column: int) -> _Household | None:
+        household_id = _text(row[id_column].value if id_column < len(row) else None)
+        where = f"{sheet_name}!{get_column_letter(id_column + 1)}{number}"
+        if household_id is None:
+            self.orphans.append((number, f"{where}：户编号为空，该行没有读取"))
+            return None
+        household = self.households.get(household_id)
+        if household is None:
+            self.orphans.append((number, f"{where}：户编号“{household_id}”在工作表“户”中没有，该行没有读取"))
+        return household
+
+    def _position(self, sheet_name, number, row, column, household) -> int | None:
+        """The row's 序号; its place in the sheet when there is no 序号 column; None (an error) when bad."""
+        if column is None:
+            return number
+        raw = row[column].value if column < len(row) else None
+        value, _ = normalize(Field("position", POSITION, "int", ""), raw)
+        if isinstance(value, int) and value > 0:
+            return value
+        where = f"{sheet_name}!{get_column_letter(column + 1)}{number}"
+        household.errors.append(f"{where}：序号应为正整数，实为“{_shown(raw)}”")
+        return None
+
+    @staticmethod
+    def _repeated(sheet: Sheet, household: _Household, rows: list, position_column: int | None) -> bool:
+        """A household with two rows in a one-row sheet, or two rows of the same 序号, is an error."""
+        if not sheet.many and len(rows) > 1:
+            household.errors.append(f"{sheet.name}!A{rows[1][1]}：该户在“{sheet.name}”中已有第 {rows[0][1]} 行")
+            return True
+        repeated = False
+        for (before, first_row, _), (position, number, _) in zip(rows, rows[1:], strict=False):
+            if position == before and position_column is not None:
+                letter = get_column_letter(position_column + 1)
+                household.errors.append(f"{sheet.name}!{letter}{number}：序号 {position} 与第 {first_row} 行重复")
+                repeated = True
+        return repeated
+
+    # -- cells ----------------------------------------------------------------------------------
+
+    def _fill(self, household, sheet_name, number, row, columns, base: list) -> None:
+        """Put the row's cells into the dossier under `base`; bad cells become notes or errors."""
+        for index, meaning in columns.items():
+            if not isinstance(meaning, tuple) or index >= len(row):
+                continue
+            cell = row[index]
+            if cell.value is None or (isinstance(cell.value, str) and not cell.value.strip()):
+                continue
+            entity, field_ = meaning
+            where = f"{sheet_name}!{get_column_letter(index + 1)}{number}"
+            if cell.data_type == "e":
+                household.errors.append(f"{where}：单元格是错误值 {cell.value}")
+                continue
+            value = _value_for(field_, cell.value)
+            if value is _UNFIT:
+                raw = _plain(cell.value)
+                _, reason = normalize(field_, raw)
+                household.notes.append(f"{where}：{field_.label}{reason}，已按原样保留")
+                value = raw
+            parts = [*base, *_split(entity.path if sheet_name == HOUSEHOLD_SHEET.name else ""), *_split(field_.path)]
+            _put(household.dossier, parts, value)
+
+    def _read_extras(self, worksheet) -> None:
+        header = next(worksheet.iter_rows(max_row=1), ())
+        allowed = {name: name for name in EXTRA_HEAD}
+        columns = self._columns(EXTRA_SHEET, header, allowed)
+        if set(columns.values()) != set(EXTRA_HEAD):
+            self.problems.append(f"工作表“{EXTRA_SHEET}”应有“户编号”“路径”“值”三列，该表没有读取")
+            return
+        at = {meaning: index for index, meaning in columns.items()}
+        for number, row in self._rows(worksheet):
+            household = self._household_of(EXTRA_SHEET, number, row, at[HOUSEHOLD_ID])
+            if household is None:
+                continue
+            self._put_extra(household, number, row, at)
+
+    def _put_extra(self, household: _Household, number: int, row: tuple, at: dict) -> None:
+        path_cell = row[at["路径"]].value if at["路径"] < len(row) else None
+        value_cell = row[at["值"]].value if at["值"] < len(row) else None
+        parts = path_parts(str(path_cell).strip()) if path_cell is not None else None
+        path_where = f"{EXTRA_SHEET}!{get_column_letter(at['路径'] + 1)}{number}"
+        value_where = f"{EXTRA_SHEET}!{get_column_letter(at['值'] + 1)}{number}"
+        if parts is None:
+            household.errors.append(f"{path_where}：路径“{_shown(path_cell)}”写法不对，应如 members[0].insurance")
+            return
+        try:
+            value = json.loads(str(value_cell)) if value_cell is not None else None
+        except (ValueError, RecursionError):
+            household.errors.append(f"{value_where}：值不是有效的 JSON")
+            return
+        if not _put(household.dossier, parts, value):
+            household.errors.append(f"{path_where}：路径“{path_cell}”在该户档案中接不上（列表项不存在或上层不是映射）")
+
+    def results(self) -> Iterator[SheetLoaded]:
+        index = 0
+        for problem in self.problems:
+            yield SheetLoaded(self.path, None, index, None, InputError(problem, Location(self.path)))
+            index += 1
+        for household in self.households.values():
+            messages = household.errors or structure_errors(household.dossier)
+            if messages:
+                where = f"户 {household.dossier.get('id', '')}（户!{household.row} 行）："
+                error = InputError(where + "；".join(messages), Location(self.path, household.row))
+                yield SheetLoaded(self.path, household.row, index, None, error, household.notes)
+            else:
+                yield SheetLoaded(self.path, household.row, index, household.dossier, None, household.notes)
+            index += 1
+        for number, message in self.orphans:
+            yield SheetLoaded(self.path, number, index, None, InputError(message, Location(self.path, number)))
+            index += 1
+
+
+_UNFIT = object()
+
+
+def _value_for(field_: Field, raw: object) -> object:
+    """The contract's value for a cell, or _UNFIT when the cell does not fit the field's type."""
+    value, reason = normalize(field_, _plain(raw))
+    if reason is not None:
+        return _UNFIT
+    return value
+
+
+def _plain(raw: object) -> object:
+    # Spreadsheets store dates as date-times at midnight.
+    if isinstance(raw, dt.datetime) and raw.time() == dt.time(0):
+        return raw.date()
+    return raw
+
+
+def _text(raw: object) -> str | None:
+    value, _ = normalize(Field("id", HOUSEHOLD_ID, "str", ""), _plain(raw))
+    return value
+
+
+def _shown(raw: object) -> str:
+    return "" if raw is None else str(raw)[:40]
+
+
+def _column_of(columns: dict[int, object], meaning: str) -> int | None:
+    return next((index for index, candidate in columns.items() if candidate == meaning), None)
+
+
+def _ensure(node: dict, parts: list, empty: object) -> object:
+    """The container at `parts`, created (as `empty`) with its parents when absent."""
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    if parts[-1] not in node:
+        node[parts[-1]] = empty
+    return node[parts[-1]]
+
+
+def _put(node: object, parts: list, value: object) -> bool:
+    """Set the value at a path, creating mappings on the way; False when the path cannot exist."""
+    for part, following in zip(parts, [*parts[1:], None], strict=True):
+        if following is None:
+            break
+        if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                return False
+            if node[part] is None:
+                node[part] = {}
+            node = node[part]
+        else:
+            if not isinstance(node, dict):
+                return False
+            node = node.setdefault(part, [] if isinstance(following, int) else {})
+    last = parts[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list) or last > len(node):
+            return False
+        if last == len(node):
+            node.append(value)
+        else:
+            node[last] = value
+        return True
+    if not isinstance(node, dict):
+        return False
+    node[last] = value
+    return True
+
+
+def _refuse_zip_bomb(path: str) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise _WorkbookProblem(f"无法读取工作簿：不是有效的 xlsx 文件（{type(error).__name__}）") from error
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise _WorkbookProblem(f"工作簿解压后超过 {MAX_UNPACKED_BYTES // (1024 * 1024)} MB，拒绝读取")
+
+
+def is_workbook(path: str | Path) -> bool:
+    """A file this module reads, by its suffix."""
+    return Path(path).suffix.lower() == ".xlsx"
+
+
+def iter_inputs(paths: Iterable[str]) -> Iterator[Loaded]:
+    """Dossiers from files and folders (dangka.load.iter_dossiers) and workbooks, in input order.
+
+    A household id seen twice across them makes the later dossier an error, as within one file.
+    """
+    index = count()
+    first_seen: dict[str, str] = {}
+    for workbooks, group in groupby(paths, key=is_workbook):
+        sources = list(group)
+        found = (loaded for path in sources for loaded in read_workbook(path)) if workbooks else iter_dossiers(sources)
+        for loaded in found:
+            loaded.index = next(index)
+            if loaded.dossier is not None:
+                household_id = str(loaded.dossier.get("id"))
+                if household_id in first_seen and first_seen[household_id] != loaded.source:
+                    message = f"户编号“{household_id}”与 {first_seen[household_id]} 中的档案重复"
+                    loaded.dossier, loaded.error = None, InputError(message, Location(loaded.source, loaded.line))
+                else:
+                    first_seen.setdefault(household_id, loaded.source)
+            yield loaded

@@ -1,0 +1,425 @@
+"""Workbook input and `dangka convert`: lossless round trips, and bad workbooks reported by sheet, row and column."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dangka import spreadsheet
+from dangka.cli import main
+from dangka.contract import records
+from dangka.errors import InputError
+from dangka.spreadsheet import (
+    SHEETS,
+    iter_inputs,
+    path_parts,
+    path_text,
+    read_workbook,
+    write_workbook,
+)
+
+
+@pytest.fixture(scope="module")
+def examples(examples_dir) -> list[dict]:
+    """The bundled clean and cooking dossiers, as loaded from YAML."""
+    return [
+        yaml.safe_load((examples_dir / f"{name}.yaml").read_text(encoding="utf-8")) for name in ("clean", "cooking")
+    ]
+
+
+def without_nulls(value: object) -> object:
+    """A dossier as data: an empty cell cannot tell a null from an absent key, and the contract treats both alike."""
+    if isinstance(value, dict):
+        return {key: without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value
+
+
+def round_trip(dossiers: list[dict], tmp_path: Path) -> list:
+    path = tmp_path / "档案.xlsx"
+    write_workbook(dossiers, str(path))
+    return list(read_workbook(str(path)))
+
+
+def assert_same_data(original: dict, loaded) -> None:
+    assert loaded.error is None, loaded.error
+    assert without_nulls(loaded.dossier) == without_nulls(original)
+    assert records(loaded.dossier) == records(original)
+
+
+# --- round trips -----------------------------------------------------------------------------
+
+
+def test_examples_round_trip_without_loss(examples, tmp_path):
+    loaded = round_trip(examples, tmp_path)
+    assert [item.line for item in loaded] == [2, 3]
+    for original, item in zip(examples, loaded, strict=True):
+        assert_same_data(original, item)
+        assert item.notes == []
+
+
+def test_workbook_has_the_national_layout(examples, tmp_path):
+    path = tmp_path / "档案.xlsx"
+    write_workbook(examples, str(path))
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == [sheet.name for sheet in SHEETS] + ["其他字段"]
+    household_head = [cell.value for cell in workbook["户"][1]]
+    assert household_head[:5] == ["户编号", "县", "乡镇", "村", "年度"]
+    assert {"工资性收入", "住房安全", "小轿车"} <= set(household_head)
+    assert [cell.value for cell in workbook["成员"][1]][:4] == ["户编号", "序号", "姓名", "身份证号"]
+    members = list(workbook["成员"].iter_rows(min_row=2, values_only=True))
+    assert members[0][:4] == ("HN-410727-0101-001", 1, "李国强", "410727196504180116")
+    assert workbook["成员"]["D2"].data_type == "s"  # identity numbers stay text
+    assert [row[:3] for row in workbook["会议记录"].iter_rows(min_row=2, max_row=2, values_only=True)] == [
+        ("HN-410727-0101-001", 1, "党支部提议")
+    ]
+    assert workbook["申请书"]["B2"].number_format == "yyyy-mm-dd"
+    assert workbook["户"].freeze_panes == "A2"
+
+
+def awkward_dossier(examples: list[dict]) -> dict:
+    """The clean example with everything the layout has no column for, and values of the wrong shape."""
+    dossier = copy.deepcopy(examples[0])
+    dossier["备注"] = {"录入人": "张三", "时间": dt.date(2017, 6, 1), "标签": ["甲", 2, None, True]}
+    dossier["region"]["province"] = "河南省"
+    dossier["a.b"] = "键里有点"
+    dossier["income"]["transfer"]["subsidy"] = 300
+    dossier["conditions"] = {}
+    dossier["assets"] = None
+    members = dossier["members"]
+    members[0]["insurance"]["note"] = ["新农合", 2017]
+    members[0]["birth_date"] = "1965年4月"
+    members[1]["ethnicity"] = True
+    members[1]["education"] = "03"
+    members[1]["blood"] = {"type": "A"}
+    members[2]["work_months"] = 2.5
+    members[2]["name"] = "=SUM(A1:A2)"
+    dossier["other_causes"] = ["因学", "01"]
+    dossier["helpers"] = []
+    dossier["measures"][0]["amount"] = 800.0
+    dossier["measures"][1]["content"] = "  前后有空格  "
+    dossier["forms"]["survey"] = {}
+    dossier["forms"]["card"]["contacts"][0]["phone"] = 13903731202
+    dossier["procedure"]["publicity"][0]["cites"] = {}
+    dossier["procedure"]["announcement"] = {"date": None}
+    dossier["year"] = "2017"
+    return dossier
+
+
+def test_awkward_values_round_trip_as_data(examples, tmp_path):
+    original = awkward_dossier(examples)
+    (loaded,) = round_trip([original], tmp_path)
+    assert loaded.error is None
+    dossier = loaded.dossier
+    assert dossier["备注"] == {"录入人": "张三", "时间": "2017-06-01", "标签": ["甲", 2, None, True]}
+    assert dossier["a.b"] == "键里有点"
+    assert dossier["conditions"] == {} and dossier["assets"] is None
+    assert dossier["members"][0]["insurance"]["note"] == ["新农合", 2017]
+    assert dossier["members"][0]["birth_date"] == "1965年4月"  # kept as written: a rule reports it
+    assert dossier["members"][1]["ethnicity"] is True
+    assert dossier["members"][2]["work_months"] == 2.5
+    assert dossier["members"][2]["name"] == "=SUM(A1:A2)"
+    assert dossier["other_causes"] == ["因学", "因病"]
+    assert dossier["helpers"] == []
+    assert dossier["forms"]["survey"] == {}
+    assert dossier["procedure"]["publicity"][0]["cites"] == {}
+    assert dossier["procedure"]["announcement"] == {}
+    # Values the contract normalises come back normalised: codes as words, text numbers as numbers.
+    assert dossier["members"][1]["education"] == "初中"
+    assert dossier["year"] == 2017
+    assert dossier["forms"]["card"]["contacts"][0]["phone"] == "13903731202"
+    assert dossier["measures"][1]["content"] == "前后有空格"
+    assert records(dossier) == records(original)
+
+
+def test_cells_kept_as_written_are_named_by_sheet_row_and_column(examples, tmp_path):
+    (loaded,) = round_trip([awkward_dossier(examples)], tmp_path)
+    assert loaded.notes == [
+        "成员!G2：出生日期应为日期（YYYY-MM-DD），已按原样保留",
+        "成员!H3：民族应为文字，不是是/否，已按原样保留",
+        "成员!P4：务工时间应为整数，已按原样保留",
+    ]
+
+
+def test_household_ids_that_are_numbers_link_their_rows(examples, tmp_path):
+    dossier = copy.deepcopy(examples[1])
+    dossier["id"] = 4107270101002
+    (loaded,) = round_trip([dossier], tmp_path)
+    assert loaded.dossier["id"] == "4107270101002"
+    assert len(loaded.dossier["members"]) == 2
+
+
+# A value of any JSON shape, and a date, as the data of an unknown key.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.text(max_size=8) | st.dates(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(min_size=1, max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+places = st.sampled_from(
+    [
+        "",
+        "region",
+        "income",
+        "income.transfer",
+        "members.0",
+        "members.1.insurance",
+        "measures.2",
+        "forms",
+        "forms.card",
+        "forms.card.contacts.1",
+        "procedure",
+        "procedure.meetings.3",
+        "procedure.publicity.0.entry",
+        "procedure.announcement",
+    ]
+)
+
+
+def _at(dossier: dict, place: str) -> dict:
+    node = dossier
+    for part in place.split(".") if place else []:
+        node = node[int(part)] if part.isdigit() else node[part]
+    return node
+
+
+def _as_stored(value: object) -> object:
+    """What an unknown key's value is after a round trip: dates become ISO text (JSON has no dates)."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _as_stored(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_stored(item) for item in value]
+    return value
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(places, st.text(min_size=1, max_size=6), json_values), max_size=4))
+def test_unknown_keys_anywhere_survive_a_round_trip(examples, tmp_path, additions):
+    original = copy.deepcopy(examples[0])
+    expected = copy.deepcopy(original)
+    for place, key, value in additions:
+        if key in _at(original, place):
+            continue  # only new keys: changing a known field is tested above
+        _at(original, place)[key] = value
+        _at(expected, place)[key] = _as_stored(value)
+    (loaded,) = round_trip([original], tmp_path)
+    assert loaded.error is None
+    assert without_nulls(loaded.dossier) == without_nulls(expected)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [["members", 0, "insurance", "medical"], ["a.b", 0, 'q"uote'], ["备注"], ["x", 12, "y z"], ["控制\x00字符"]],
+)
+def test_paths_read_back_as_written(path):
+    assert path_parts(path_text(path)) == path
+
+
+@pytest.mark.parametrize("text", ["", ".a", "a..b", "a[x]", "a[0", 'a["x]'])
+def test_malformed_paths_are_refused(text):
+    assert path_parts(text) is None
+
+
+def test_text_with_control_characters_cannot_be_written(examples, tmp_path):
+    dossier = copy.deepcopy(examples[0])
+    dossier["members"][0]["illness"] = "高血压\x07"
+    with pytest.raises(InputError, match=r"户 HN-410727-0101-001 的值不能写入工作簿单元格 成员!L2"):
+        write_workbook([dossier], str(tmp_path / "档案.xlsx"))
+
+
+# --- reading workbooks made by people ---------------------------------------------------------
+
+
+@pytest.fixture()
+def workbook_path(examples, tmp_path) -> Path:
+    """The examples as a workbook, for tests to spoil one way each."""
+    path = tmp_path / "档案.xlsx"
+    write_workbook(examples, str(path))
+    return path
+
+
+def edited(path: Path, change) -> str:
+    workbook = openpyxl.load_workbook(path)
+    change(workbook)
+    workbook.save(path)
+    return str(path)
+
+
+def messages(path: str) -> list[str]:
+    return [item.error.message for item in read_workbook(path) if item.error is not None]
+
+
+def test_missing_sheet_is_reported_and_households_still_read(workbook_path):
+    path = edited(workbook_path, lambda workbook: workbook.remove(workbook["公示"]))
+    loaded = list(read_workbook(path))
+    assert loaded[0].error.message == "缺少工作表“公示”，各户的公示为空"
+    assert [item.dossier["id"] for item in loaded[1:]] == ["HN-410727-0101-001", "HN-410727-0101-002"]
+    assert "publicity" not in loaded[1].dossier["procedure"]
+
+
+def test_missing_household_sheet_stops_the_workbook(workbook_path):
+    path = edited(workbook_path, lambda workbook: workbook.remove(workbook["户"]))
+    assert messages(path) == ["工作簿缺少工作表“户”（每户一行），无法读取"]
+
+
+def test_unknown_sheet_and_column_are_reported(workbook_path):
+    def spoil(workbook):
+        workbook.create_sheet("说明")["A1"] = "填表说明"
+        sheet = workbook["成员"]
+        sheet.cell(1, sheet.max_column + 1, "血型")
+
+    path = edited(workbook_path, spoil)
+    assert messages(path) == ["未知的工作表“说明”，其中的数据没有读取", "成员!T1：未知的列“血型”，该列没有读取"]
+
+
+def test_row_of_an_unknown_household_is_reported_by_cell(workbook_path):
+    path = edited(workbook_path, lambda workbook: workbook["成员"].append(["HN-不存在", 1, "王五"]))
+    assert messages(path) == ["成员!A7：户编号“HN-不存在”在工作表“户”中没有，该行没有读取"]
+
+
+def test_bad_position_makes_the_household_an_error(workbook_path):
+    def spoil(workbook):
+        workbook["成员"]["B3"] = "第二"
+        workbook["帮扶措施"]["B3"] = 1
+
+    path = edited(workbook_path, spoil)
+    loaded = list(read_workbook(path))
+    assert loaded[0].dossier is None
+    assert loaded[0].line == 2
+    assert loaded[0].error.message == (
+        "户 HN-410727-0101-001（户!2 行）：成员!B3：序号应为正整数，实为“第二”；帮扶措施!B3：序号 1 与第 2 行重复"
+    )
+    assert loaded[1].error is None
+
+
+def test_error_valued_cell_is_reported(workbook_path):
+    path = edited(workbook_path, lambda workbook: workbook["会议记录"].__setitem__("E2", "#N/A"))
+    assert messages(path) == ["户 HN-410727-0101-001（户!2 行）：会议记录!E2：单元格是错误值 #N/A"]
+
+
+def test_dossier_that_breaks_the_contract_is_an_error(workbook_path):
+    path = edited(workbook_path, lambda workbook: workbook["成员"].__setitem__("E2", "配偶"))
+    assert messages(path) == ["户 HN-410727-0101-001（户!2 行）：家庭成员中应恰有一位户主（relation: 户主），现有 0 位"]
+
+
+def test_repeated_household_id_is_reported(workbook_path):
+    def spoil(workbook):
+        workbook["户"].append([cell.value for cell in workbook["户"][2]])
+
+    assert messages(edited(workbook_path, spoil)) == ["户!A4：户编号“HN-410727-0101-001”与第 2 行重复，该行没有读取"]
+
+
+def test_bad_extra_rows_are_reported(workbook_path):
+    def spoil(workbook):
+        workbook["其他字段"].append(["HN-410727-0101-001", "members[9].x", "1"])
+        workbook["其他字段"].append(["HN-410727-0101-002", "备注", "{不是 JSON"])
+        workbook["其他字段"].append(["HN-410727-0101-002", "a..b", "1"])
+
+    assert messages(edited(workbook_path, spoil)) == [
+        "户 HN-410727-0101-001（户!2 行）：其他字段!B3：路径“members[9].x”在该户档案中接不上（列表项不存在或上层不是映射）",
+        "户 HN-410727-0101-002（户!3 行）：其他字段!C4：值不是有效的 JSON；其他字段!B5：路径“a..b”写法不对，应如 members[0].insurance",
+    ]
+
+
+def test_workbook_typed_by_hand_is_normalised(tmp_path):
+    """Numbers typed as numbers, real dates, 是/否, national codes, other names for sheets and columns."""
+    workbook = openpyxl.Workbook()
+    households = workbook.active
+    households.title = "贫困户"
+    households.append(["户编号", "县", "乡镇", "村", "primary_cause", "电话", "住房安全"])
+    households.append([410727001, "封丘县", "城关镇", "东街村", "01", 13637370011, "是"])
+    members = workbook.create_sheet("家庭成员")
+    members.append(["户编号", "姓名", "与户主关系", "出生日期", "参加大病保险"])
+    members.append([410727001, "李国强", "户主", dt.datetime(1965, 4, 18), True])
+    members.append([410727001, "王秀兰", "配偶", "1967/9/2", "否"])
+    path = tmp_path / "手工.xlsx"
+    workbook.save(path)
+    loaded = [item for item in read_workbook(str(path)) if item.dossier is not None]
+    (household,) = loaded
+    dossier = household.dossier
+    assert dossier["id"] == "410727001"
+    assert dossier["primary_cause"] == "因病"
+    assert dossier["phone"] == "13637370011"
+    assert dossier["conditions"] == {"housing_safe": True}
+    assert dossier["members"][0]["birth_date"] == dt.date(1965, 4, 18)
+    assert dossier["members"][1]["birth_date"] == dt.date(1967, 9, 2)
+    assert dossier["members"][0]["insurance"] == {"serious_illness": True}
+    assert dossier["members"][1]["insurance"] == {"serious_illness": False}
+
+
+@pytest.mark.parametrize("content", [b"", b"not a workbook", b"PK\x03\x04broken zip"])
+def test_file_that_is_not_a_workbook(tmp_path, content):
+    path = tmp_path / "坏.xlsx"
+    path.write_bytes(content)
+    (loaded,) = read_workbook(str(path))
+    assert loaded.error.message.startswith("无法读取工作簿：不是有效的 xlsx 文件")
+    assert loaded.error.location.file == str(path)
+
+
+def test_workbook_that_unpacks_too_large_is_refused(workbook_path, monkeypatch):
+    monkeypatch.setattr(spreadsheet, "MAX_UNPACKED_BYTES", 1000)
+    (loaded,) = read_workbook(str(workbook_path))
+    assert loaded.error.message == "工作簿解压后超过 0 MB，拒绝读取"
+
+
+def test_missing_file(tmp_path):
+    (loaded,) = read_workbook(str(tmp_path / "没有.xlsx"))
+    assert "无法读取工作簿" in loaded.error.message
+
+
+# --- mixed inputs and the convert command --------------------------------------------------------
+
+
+def test_inputs_mix_files_and_workbooks_and_catch_repeated_ids(examples_dir, workbook_path):
+    loaded = list(iter_inputs([str(examples_dir / "clean.yaml"), str(workbook_path)]))
+    assert [item.index for item in loaded] == [0, 1, 2]
+    assert loaded[0].dossier["id"] == "HN-410727-0101-001"
+    assert loaded[1].error.message.startswith("户编号“HN-410727-0101-001”与")
+    assert loaded[2].dossier["id"] == "HN-410727-0101-002"
+
+
+def test_convert_yaml_to_workbook_and_back(examples, examples_dir, tmp_path, capsys):
+    workbook = tmp_path / "档案.xlsx"
+    inputs = [str(examples_dir / "clean.yaml"), str(examples_dir / "cooking.yaml")]
+    assert main(["convert", *inputs, "--out", str(workbook)]) == 0
+    back = tmp_path / "档案.yaml"
+    assert main(["convert", str(workbook), "--out", str(back)]) == 0
+    households = yaml.safe_load(back.read_text(encoding="utf-8"))["households"]
+    for original, converted in zip(examples, households, strict=True):
+        assert without_nulls(converted) == without_nulls(original)
+    assert "已转换 2 户" in capsys.readouterr().err
+
+
+def test_convert_to_json_lines_and_json(examples_dir, tmp_path):
+    lines = tmp_path / "档案.jsonl"
+    assert main(["convert", str(examples_dir / "clean.yaml"), "--out", str(lines)]) == 0
+    (dossier,) = [json.loads(line) for line in lines.read_text(encoding="utf-8").splitlines()]
+    assert dossier["procedure"]["application"]["date"] == "2017-05-11"
+    whole = tmp_path / "档案.json"
+    assert main(["convert", str(lines), "--out", str(whole)]) == 0
+    assert json.loads(whole.read_text(encoding="utf-8"))["households"] == [dossier]
+
+
+def test_convert_refuses_an_unknown_output_kind(examples_dir, tmp_path, capsys):
+    assert main(["convert", str(examples_dir / "clean.yaml"), "--out", str(tmp_path / "档案.txt")]) == 2
+    assert "不支持的输出格式" in capsys.readouterr().err
+
+
+def test_convert_reports_bad_input_masked_and_writes_the_rest(workbook_path, tmp_path, capsys):
+    edited(workbook_path, lambda workbook: workbook["户"].append(["HN-13637370011", "某县"]))
+    out = tmp_path / "好的.yaml"
+    assert main(["convert", str(workbook_path), "--out", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert "13637370011" not in error
+    assert "HN-136****0011" in error
+    assert len(yaml.safe_load(out.read_text(encoding="utf-8"))["households"]) == 2
