@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.knowledge import Knowledge
-from dangka.engine.recommend_bridge import recommendations_for
+from dangka.engine.evaluate import Household
+from dangka.engine.recommend import recommend, to_json
 from dangka.engine.run import Engine, HouseholdResult
 from dangka.load import Loaded, iter_dossiers
 
@@ -20,6 +21,11 @@ class Outcome:
     entry: dict | None = None
     error: dict | None = None
     result: HouseholdResult | None = None
+
+
+def recommendations_for(household: Household) -> tuple[list[dict], list[dict]]:
+    """The measures that fit the household and those ruled out, as JSON."""
+    return to_json(*recommend(household))
 
 
 def household_entry(dossier: dict, source: str, result: HouseholdResult, knowledge: Knowledge) -> dict:

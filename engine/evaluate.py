@@ -117,7 +117,7 @@ class Evaluator:
             return node.parts[0]
         if node.entity == "derived":
             present = node.field in self.household.derived
-            reads.read(f"推出事实.{node.field}", present)
+            reads.read(f"derived.{node.field}", present)
             return present
         if node.entity == "policy":
             value = self.household.policy.get(node.field)

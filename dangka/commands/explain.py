@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 from dangka.commands.common import add_knowledge_arguments, load_knowledge, registry_for, require_paths
-from dangka.engine.batch import build_graph
+from dangka.engine.batch import build_graph, recommendations_for
 from dangka.engine.explain import explanation_json, render_text
-from dangka.engine.recommend_bridge import recommendations_for
 from dangka.engine.run import Engine
 from dangka.engine.trace import Tracer
 from dangka.errors import InputError, UsageError
