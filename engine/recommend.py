@@ -174,7 +174,8 @@ def _table(household: Household, key: str, label: str) -> Table:
     table = household.policies.table(key)
     if table is None:
         raise DangkaError(
-            tr(f"政策目录缺少{label}表（{key}），无法推荐帮扶措施", f"the policy folder has no '{key}' table; cannot recommend measures"),
+            tr(f"政策目录缺少{label}表（{key}），无法推荐帮扶措施",
+               f"the policy folder has no '{key}' table; cannot recommend measures"),
             code="policy.invalid",
         )
     return table
@@ -300,7 +301,8 @@ def _assess(context: _Context, candidate: _Candidate) -> Recommendation | RuledO
         return RuledOut(measure, _joined(check.text for check in failed), failed[0].reference or reference)
     if undecided:
         missing = tuple(path for check in undecided for path in check.missing)
-        return RuledOut(measure, _joined(check.text for check in undecided), undecided[0].reference or reference, missing)
+        because = _joined(check.text for check in undecided)
+        return RuledOut(measure, because, undecided[0].reference or reference, missing)
     members = tuple(member.name for check in checks for member in check.members)
     because = _joined([*_cause_texts(candidate), *(check.text for check in checks)])
     return Recommendation(measure, because, members, str(row.get("family") or ""), reference)
@@ -459,7 +461,8 @@ def _housing_check(context: _Context, levels: list[str], reference: str) -> _Che
         return _Check(FAIL, f"危房等级为{level}{_requirement(levels)}", reference)
     if conditions.get("housing_safe") is True:
         return _Check(FAIL, f"住房安全，不是危房{_requirement(levels)}", reference)
-    path = field_path(context.conditions, "dangerous_house_level") if context.conditions else "conditions.dangerous_house_level"
+    where = context.conditions
+    path = field_path(where, "dangerous_house_level") if where else "conditions.dangerous_house_level"
     return _Check(MISSING, "危房等级未填写", reference, missing=(path,))
 
 
@@ -538,4 +541,5 @@ def _joined(fragments: Iterable[str]) -> str:
     for fragment in fragments:
         if fragment and fragment not in kept:
             kept.append(fragment)
-    return "；".join(fragment for fragment in kept if not any(fragment != other and fragment in other for other in kept))
+    said_elsewhere = {fragment for fragment in kept if any(fragment != other and fragment in other for other in kept)}
+    return "；".join(fragment for fragment in kept if fragment not in said_elsewhere)
