@@ -161,13 +161,42 @@ class _Context:
         return self.household.values.get("province")
 
     def cause_row(self, cause: str) -> dict:
-        return self.causes_table.values(cause, self.year, self.province) or {}
+        return _in_force(self.causes_table, self.year, self.province).values.get(cause, {})
 
     def measure_row(self, measure: str) -> dict:
-        return self.measures_table.values(measure, self.year, self.province) or {}
+        return _in_force(self.measures_table, self.year, self.province).values.get(measure, {})
 
     def measure_cell(self, measure: str, column: str) -> tuple[object, str]:
-        return self.measures_table.lookup(measure, column, self.year, self.province)
+        cells = _in_force(self.measures_table, self.year, self.province).cells.get(measure, {})
+        return cells.get(column, (None, ""))
+
+
+@dataclass(frozen=True)
+class _TableInForce:
+    """A policy table's rows as in force for one year and province."""
+
+    table: Table   # kept so that the table's id, the cache key, cannot pass to another table
+    values: dict[str, dict]                          # row → column → value
+    cells: dict[str, dict[str, tuple[object, str]]]  # row → column → (value, reference)
+
+
+# Households of one run share a handful of years and provinces, and resolving every cell
+# (parameters, regional variants) again for each household would cost more than the rest of the
+# recommender: tables in force are kept by (id of the table, year, province).
+_IN_FORCE: dict[tuple[int, int | None, str | None], _TableInForce] = {}
+_IN_FORCE_KEPT = 1024
+
+
+def _in_force(table: Table, year: int | None, province: str | None) -> _TableInForce:
+    key = (id(table), year, province)
+    if key not in _IN_FORCE:
+        if len(_IN_FORCE) >= _IN_FORCE_KEPT:
+            _IN_FORCE.clear()
+        cells = {row: {column: table.lookup(row, column, year, province) for column in table.columns}
+                 for row in table.rows}
+        values = {row: {column: value for column, (value, _) in row_cells.items()} for row, row_cells in cells.items()}
+        _IN_FORCE[key] = _TableInForce(table, values, cells)
+    return _IN_FORCE[key]
 
 
 def _table(household: Household, key: str, label: str) -> Table:
