@@ -476,6 +476,9 @@ class _RuleCompiler:
             same_fact = []
             value = self.value(pattern, other, alias, same_fact)
             condition = {key: value} if op == "==" else {_DURABLE_OP[op]: {key: value}}
+            if same_fact and not possibly:
+                # durable_rules takes an absent field of the same fact as "not equal to anything"
+                condition = {"$and": [condition] + [{"$ex": {other: 1}} for other in dict.fromkeys(same_fact)]}
             return alias, self.maybe(condition, [key] + same_fact, possibly)
         return None
 
