@@ -41,15 +41,19 @@ class Recommendation:
     members: tuple[str, ...]   # names of the members it fits; empty for a whole-household measure
     family: str
     reference: str
+    # The household's causes that call for it, written or shown by its members; empty for a
+    # plan measure that fits though no cause calls for it.
+    causes: tuple[str, ...] = ()
 
     def text(self) -> str:
-        """One line for text reports: 健康扶贫：主要致贫原因为因病；户主李国强：长期慢性病."""
+        """One line for text reports: 健康扶贫：主要致贫原因为因病；户主李国强（长期慢性病）."""
         return f"{self.measure}：{self.because}"
 
 
 @dataclass(frozen=True)
 class RuledOut:
-    """A measure the household's causes call for but its members or conditions do not allow."""
+    """A measure the household's causes (or its plan) call for that its members or conditions do
+    not allow, or that the dossier lacks the facts to decide."""
 
     measure: str
     because: str
@@ -84,7 +88,7 @@ def to_json(recommendations: Iterable[Recommendation], ruled_out: Iterable[Ruled
     return (
         [
             {"measure": item.measure, "because": item.because, "members": list(item.members),
-             "family": item.family, "reference": item.reference}
+             "family": item.family, "causes": list(item.causes), "reference": item.reference}
             for item in recommendations
         ],
         [
@@ -334,7 +338,8 @@ def _assess(context: _Context, candidate: _Candidate) -> Recommendation | RuledO
         return RuledOut(measure, because, undecided[0].reference or reference, missing)
     members = tuple(member.name for check in checks for member in check.members)
     because = _joined([*_cause_texts(candidate), *(check.text for check in checks)])
-    return Recommendation(measure, because, members, str(row.get("family") or ""), reference)
+    causes = tuple(cause.key for cause in candidate.causes)
+    return Recommendation(measure, because, members, str(row.get("family") or ""), reference, causes)
 
 
 def _checks(context: _Context, candidate: _Candidate, row: dict, reference: str) -> list[_Check]:

@@ -64,6 +64,9 @@ def test_field_case_recommends_health_and_safety_net(cooking_dossier, policies):
     assert recommended["低保兜底"].because.endswith("可申请纳入低保贫困户")
     assert "家中没有普通劳动力、技能劳动力（成员均为无劳动力）" in recommended["低保兜底"].because
     assert recommended["低保兜底"].members == ()
+    # The written cause (缺技术) calls for neither; the members show 因病 and 缺劳力.
+    assert recommended["健康扶贫"].causes == ("因病",)
+    assert recommended["低保兜底"].causes == ("因病", "缺劳力")
 
 
 def test_field_case_rules_out_training_and_jobs_naming_ages_and_labour(cooking_dossier, policies):
@@ -103,6 +106,8 @@ def test_clean_household_gets_its_own_measures(clean_dossier, policies):
     assert by_measure["教育扶贫"].because == "其他致贫原因为因学；李明（高中二年级）"
     # No cause of the household calls for jobs, but the plan has one and it fits the spouse.
     assert by_measure["转移就业"].because == "已列入帮扶计划；配偶王秀兰（50 岁，普通劳动力）"
+    assert by_measure["转移就业"].causes == ()
+    assert by_measure["健康扶贫"].causes == ("因病",)
     assert {item.measure for item in ruled_out} >= {"低保兜底", "雨露计划"}
     assert not {item.measure for item in recommended} & {item.measure for item in ruled_out}
 
@@ -350,6 +355,7 @@ def test_json_keeps_the_contract_keys(cooking_dossier, policies):
         "because": "户主张德福、配偶刘桂英（长期慢性病）",
         "members": ["张德福", "刘桂英"],
         "family": "健康",
+        "causes": ["因病"],
         "reference": policies.table("measures").reference("健康扶贫"),
     }
     assert set(ruled_out[0]) == {"measure", "because", "reference", "missing"}
