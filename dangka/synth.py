@@ -1635,8 +1635,13 @@ def _prepare(n: int, seed: int, defect_rate: float, start_index: int, counties: 
     if counties is not None and counties < 1:
         raise ValueError(f"县的个数至少为 1：{counties}")
     if counties is None:
-        counties = max(1, ceil((start_index + n) / HOUSEHOLDS_PER_COUNTY))
+        counties = county_count(start_index + n)
     return _layout(seed, counties), _DefectPlan(defect_rate, only_defects)
+
+
+def county_count(households: int) -> int:
+    """How many counties a run of this many households spreads over when none is given."""
+    return max(1, ceil(households / HOUSEHOLDS_PER_COUNTY))
 
 
 def generate(n: int, seed: int = 0, defect_rate: float = 0.3, *, start_index: int = 0,

@@ -393,7 +393,7 @@ def test_bad_arguments_are_refused_at_once(arguments, message):
 
 
 def test_output_loads_back_as_json_and_yaml_and_fits_the_contract(clean_households):
-    sample = clean_households[:40]
+    sample = clean_households[:10]
     assert json.loads(_jsonl(sample).splitlines()[0]) == sample[0]
     assert yaml.safe_load(yaml.safe_dump({"households": sample}, allow_unicode=True))["households"] == sample
     required = ("id", "region", "year", "attribute", "status", "identified_year", "exit_year", "primary_cause",
@@ -426,14 +426,14 @@ def test_realistic_distributions(clean_households):
 
 
 def test_more_counties_bring_more_provinces():
-    provinces = {h["region"]["province"] for h in synth.generate(synth.BLOCK * 40, counties=120, seed=2)}
+    provinces = {h["region"]["province"] for h in synth.generate(synth.BLOCK * 40, counties=40, seed=2)}
     assert {"河南省", "甘肃省", "贵州省"} <= provinces
     few = {h["region"]["province"] for h in synth.generate(synth.BLOCK * 40, counties=2, seed=2)}
     assert few == {"河南省"}
 
 
 def test_generated_counties_have_distinct_names_and_codes():
-    layout = synth._Layout(0, 400)
+    layout = synth._Layout(0, 150)
     names = [(c.province, c.name) for c in layout.counties]
     codes = [c.code for c in layout.counties]
     assert len(set(names)) == len(names) and len(set(codes)) == len(codes)
@@ -526,3 +526,65 @@ def test_households_without_defects_in_a_mixed_run_stay_clean(policies):
 def test_household_defects_reads_the_extra_key():
     assert synth.household_defects({"id": "x"}) == []
     assert synth.household_defects({"id": "x", "_synth_defects": ["owns_car"]}) == ["owns_car"]
+
+
+# ------------------------------------------------------------------------------------------
+# The benchmark data writer (benchmarks/generate.py)
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generate_cli(repo_root):
+    """benchmarks/generate.py as a module (registered so that worker processes can find it)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("benchmark_generate", repo_root / "benchmarks" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+def test_cli_writes_the_generated_households_and_registry(generate_cli, tmp_path):
+    out, registry = tmp_path / "data.jsonl", tmp_path / "registry.yaml"
+    assert generate_cli.main(["--n", "50", "--seed", "4", "--defect-rate", "0.5", "--out", str(out),
+                              "--registry-out", str(registry)]) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == list(synth.generate(50, seed=4, defect_rate=0.5))
+    assert "\\u" not in lines[0]
+    assert yaml.safe_load(registry.read_text(encoding="utf-8")) == synth.generate_registry(seed=4, n=50, defect_rate=0.5)
+
+
+def test_cli_in_parallel_writes_the_same_bytes(generate_cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(generate_cli, "CHUNK", synth.BLOCK)
+    single, parallel = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    common = ["--n", str(synth.BLOCK * 3 + 5), "--seed", "6", "--defect-rate", "1"]
+    assert generate_cli.main([*common, "--out", str(single)]) == 0
+    assert generate_cli.main([*common, "--out", str(parallel), "--jobs", "2"]) == 0
+    assert single.read_bytes() == parallel.read_bytes()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--n", "5", "--only-defects", "nope"], "未知的缺陷类型：nope"),
+    (["--n", "5", "--defect-rate", "2"], "缺陷比例须在 0 到 1 之间"),
+    (["--out", "x.jsonl"], "请用 --n 指定户数"),
+])
+def test_cli_refuses_bad_arguments_without_a_traceback(generate_cli, tmp_path, capsys, arguments, message):
+    if "--out" not in arguments:
+        arguments = [*arguments, "--out", str(tmp_path / "x.jsonl")]
+    assert generate_cli.main(arguments) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_cli_reports_an_unwritable_file(generate_cli, tmp_path, capsys):
+    assert generate_cli.main(["--n", "3", "--out", str(tmp_path / "missing" / "x.jsonl")]) == 1
+    assert "无法写入" in capsys.readouterr().err
+
+
+def test_cli_lists_the_defects(generate_cli, capsys):
+    assert generate_cli.main(["--list-defects"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in listed] == list(synth.DEFECTS)
