@@ -423,3 +423,42 @@ def test_convert_reports_bad_input_masked_and_writes_the_rest(workbook_path, tmp
     assert "13637370011" not in error
     assert "HN-136****0011" in error
     assert len(yaml.safe_load(out.read_text(encoding="utf-8"))["households"]) == 2
+
+
+# --- done when: checking the workbook finds exactly what checking the dossiers finds ------------
+
+
+@pytest.fixture(scope="module")
+def knowledge():
+    """The shipped rules and policies, compiled once for the module."""
+    from dangka.engine.knowledge import Knowledge
+
+    return Knowledge.load()
+
+
+def checked(paths: list[str], registry: dict, knowledge) -> list[dict]:
+    """Each household's findings document entry, without the file it came from."""
+    from dangka.engine.batch import check_paths
+
+    entries = []
+    for outcome in check_paths(paths, registry, knowledge):
+        assert outcome.error is None, outcome.error
+        entries.append({key: value for key, value in outcome.entry.items() if key != "source"})
+    return entries
+
+
+def test_workbook_is_checked_like_the_dossiers(knowledge, tmp_path, monkeypatch):
+    from dangka import synth
+    from dangka.engine import batch
+
+    dossiers = list(synth.generate(40, seed=7, defect_rate=0.6))
+    registry = synth.generate_registry(7, n=40, defect_rate=0.6)
+    as_yaml = tmp_path / "档案.yaml"
+    as_yaml.write_text(yaml.safe_dump({"households": dossiers}, allow_unicode=True), encoding="utf-8")
+    as_workbook = tmp_path / "档案.xlsx"
+    write_workbook(dossiers, str(as_workbook))
+    expected = checked([str(as_yaml)], registry, knowledge)
+    assert sum(len(entry["findings"]) for entry in expected) > 20, "the sample must have findings to compare"
+    # `dangka check FILE.xlsx` reads workbooks through iter_inputs; the engine's reader is swapped the same way.
+    monkeypatch.setattr(batch, "iter_dossiers", iter_inputs)
+    assert checked([str(as_workbook)], registry, knowledge) == expected
