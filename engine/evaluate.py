@@ -21,7 +21,7 @@ UNKNOWN = "unknown"
 
 
 class Missing:
-    """A value that could not be read; `paths` says which inputs were missing."""
+    """A value that could not be read; `paths` says which inputs were missing (empty when not recording)."""
 
     __slots__ = ("paths",)
 
@@ -63,6 +63,7 @@ class Reads:
     values: dict[str, object] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     witnesses: dict[str, contract.Record] = field(default_factory=dict)  # what each 存在 found first
+    recording: bool = True  # False when only the result matters (slots): no paths are built
 
     def read(self, path: str, value: object) -> None:
         self.values.setdefault(path, value)
@@ -128,6 +129,9 @@ class Evaluator:
             reads.read(path, json_value(value))
             return value
         record = self.record(node.entity, binding)
+        if not reads.recording:
+            value = record.values.get(node.field) if record is not None else None
+            return _UNRECORDED if value is None else value
         if record is None:
             path = contract.ENTITIES[node.entity].label
             reads.lack(path)
@@ -150,13 +154,15 @@ class Evaluator:
         key = self.eval(node.key, binding, reads)
         if isinstance(key, Missing):
             return key
-        table = self.household.policies.table(node.table_key)
-        value = table.get(key, node.column_key)
-        path = f"policy.{node.table_key}[{key}].{node.column_key}"
+        value = self.household.policies.table(node.table_key).get(key, node.column_key)
+        if reads.recording:
+            path = f"policy.{node.table_key}[{key}].{node.column_key}"
+            if value is None:
+                reads.lack(path)
+            else:
+                reads.read(path, json_value(value))
         if value is None:
-            reads.lack(path)
-            return Missing((path,))
-        reads.read(path, json_value(value))
+            return Missing((path,)) if reads.recording else _UNRECORDED
         return frozenset(value) if isinstance(value, list) else value
 
     def e_Call(self, node: ast.Call, binding, reads):
@@ -210,8 +216,9 @@ class Evaluator:
         path: ast.Path = node.operand
         record = self.record(path.entity, binding)
         value = record.values.get(path.field) if record is not None else None
-        where = field_path(record, path.field) if record is not None else contract.ENTITIES[path.entity].label
-        reads.read(where, json_value(value))
+        if reads.recording:
+            where = field_path(record, path.field) if record is not None else contract.ENTITIES[path.entity].label
+            reads.read(where, json_value(value))
         return (value is None) != node.negated
 
     def e_Not(self, node: ast.Not, binding, reads):
@@ -323,6 +330,9 @@ class Evaluator:
             else:
                 total += value
         return unknown if unknown else total
+
+
+_UNRECORDED = Missing(())
 
 
 def _paths_in(node: ast.Node, under_empty: bool = False):

@@ -174,7 +174,7 @@ class Engine:
                 else:
                     targets = [(record, {slot.anchor: record}) for record in household.of(slot.anchor)]
                 for record, binding in targets:
-                    result = evaluator.condition(slot.expr, binding, Reads())
+                    result = evaluator.condition(slot.expr, binding, Reads(recording=False))
                     if result != "unknown":
                         per_record[record.id] = result == TRUE
         return values
@@ -193,6 +193,8 @@ class Engine:
             asserted_derived: dict[str, set[str]] = {name: set() for name in rulesets.names}
             for stratum in range(self.max_stratum + 1):
                 for plan, name in zip(self.knowledge.plans, rulesets.names):
+                    if stratum and not any(compiled.stratum == stratum for compiled in plan.rules):
+                        continue
                     batch = []
                     if stratum == 0:
                         batch = self.facts(household, plan, sid, self.slot_values(household, plan))
