@@ -49,15 +49,20 @@ class Sheet:
         return [(entity, field) for entity in self.entities for field in entity.fields if not field.derived]
 
     @property
+    def links(self) -> list[str]:
+        """The columns that tie a row to its household and its place in the list."""
+        if self.many:
+            return [HOUSEHOLD_ID, POSITION]
+        # The 户 sheet's own 户编号 is the household's id field.
+        return [] if self.entities[0].key == "household" else [HOUSEHOLD_ID]
+
+    @property
     def head(self) -> list[str]:
-        links = [HOUSEHOLD_ID, POSITION] if self.many else [] if self.name == "户" else [HOUSEHOLD_ID]
-        return links + [field.label for _, field in self.columns]
+        return self.links + [field.label for _, field in self.columns]
 
     def names(self) -> set[str]:
-        names = {self.name}
-        if len(self.entities) == 1 or self.name == "户":
-            names.update(self.entities[0].names)
-        return names
+        """Sheet titles read as this sheet: its name and its main entity's names (家庭成员 → 成员)."""
+        return {self.name, *self.entities[0].names}
 
 
 SHEETS = (
@@ -336,21 +341,27 @@ class _WorkbookReader:
         _refuse_zip_bomb(self.path)
         try:
             with warnings.catch_warnings():
-                # openpyxl warns about spreadsheet features it drops (data validation, styles); they do not matter here.
+                # openpyxl warns about features it drops (data validation, styles); they do not matter here.
                 warnings.simplefilter("ignore")
                 workbook = load_workbook(self.path, read_only=True, data_only=True)
-        except Exception as error:  # openpyxl raises many kinds for a damaged file
-            raise _WorkbookProblem(f"无法读取工作簿：不是有效的 xlsx 文件（{type(error).__name__}）") from error
+        except Exception as error:  # openpyxl raises many kinds of error for a damaged file
+            raise _damaged(error) from error
         try:
-            sheets = self._match_sheets(workbook)
-            self._read_households(sheets.get(HOUSEHOLD_SHEET.name))
-            for sheet in SHEETS[1:]:
-                if sheet.name in sheets:
-                    self._read_parts(sheet, sheets[sheet.name])
-            if EXTRA_SHEET in sheets:
-                self._read_extras(sheets[EXTRA_SHEET])
+            self._read_sheets(self._match_sheets(workbook))
+        except _WorkbookProblem:
+            raise
+        except Exception as error:  # read-only sheets are parsed while iterating: damage shows up here too
+            raise _damaged(error) from error
         finally:
             workbook.close()
+
+    def _read_sheets(self, sheets: dict) -> None:
+        self._read_households(sheets[HOUSEHOLD_SHEET.name])
+        for sheet in SHEETS[1:]:
+            if sheet.name in sheets:
+                self._read_parts(sheet, sheets[sheet.name])
+        if EXTRA_SHEET in sheets:
+            self._read_extras(sheets[EXTRA_SHEET])
 
     def _match_sheets(self, workbook) -> dict:
         matched = {}
@@ -648,12 +659,16 @@ def _put(node: object, parts: list, value: object) -> bool:
     return True
 
 
+def _damaged(error: Exception) -> _WorkbookProblem:
+    return _WorkbookProblem(f"无法读取工作簿：不是有效的 xlsx 文件（{type(error).__name__}）")
+
+
 def _refuse_zip_bomb(path: str) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise _WorkbookProblem(f"无法读取工作簿：不是有效的 xlsx 文件（{type(error).__name__}）") from error
+        raise _damaged(error) from error
     if unpacked > MAX_UNPACKED_BYTES:
         raise _WorkbookProblem(f"工作簿解压后超过 {MAX_UNPACKED_BYTES // (1024 * 1024)} MB，拒绝读取")
 

@@ -448,8 +448,9 @@ def checked(paths: list[str], registry: dict, knowledge) -> list[dict]:
 
 
 def test_workbook_is_checked_like_the_dossiers(knowledge, tmp_path, monkeypatch):
-    from dangka import synth
     from dangka.engine import batch
+
+    from dangka import synth
 
     dossiers = list(synth.generate(40, seed=7, defect_rate=0.6))
     registry = synth.generate_registry(7, n=40, defect_rate=0.6)
@@ -462,3 +463,24 @@ def test_workbook_is_checked_like_the_dossiers(knowledge, tmp_path, monkeypatch)
     # `dangka check FILE.xlsx` reads workbooks through iter_inputs; the engine's reader is swapped the same way.
     monkeypatch.setattr(batch, "iter_dossiers", iter_inputs)
     assert checked([str(as_workbook)], registry, knowledge) == expected
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.9])
+def test_truncated_workbook_is_an_error_not_a_crash(workbook_path, keep):
+    data = workbook_path.read_bytes()
+    workbook_path.write_bytes(data[: int(len(data) * keep)])
+    loaded = list(read_workbook(str(workbook_path)))
+    assert loaded[0].error is not None
+    assert loaded[0].error.message.startswith("无法读取工作簿")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(min_value=0), st.binary(min_size=1, max_size=8))
+def test_damaged_bytes_never_make_the_reader_raise(workbook_path, position, garbage):
+    data = bytearray(workbook_path.read_bytes())
+    position %= len(data)
+    data[position : position + len(garbage)] = garbage
+    damaged = workbook_path.with_name("损坏.xlsx")
+    damaged.write_bytes(bytes(data))
+    for loaded in read_workbook(str(damaged)):
+        assert (loaded.dossier is None) != (loaded.error is None)
