@@ -977,9 +977,7 @@ def _member_errors(dossier: dict) -> list[str]:
 
 def _shape_errors(dossier: dict) -> list[str]:
     errors: list[str] = []
-    for entity_ in ENTITIES.values():
-        if entity_.source != "dossier" or entity_.base or not entity_.path:
-            continue
+    for entity_ in _NODE_ENTITIES:
         if entity_.key == "member" and not isinstance(dossier.get("members"), list):
             continue  # _member_errors has said so
         errors.extend(_entity_shape_errors(dossier, entity_))
@@ -987,6 +985,11 @@ def _shape_errors(dossier: dict) -> list[str]:
     if helpers is not None and (not isinstance(helpers, list) or any(isinstance(item, (dict, list)) for item in helpers)):
         errors.append(tr("帮扶责任人（helpers）应为责任人编号的列表", "helpers must be a list of helper ids"))
     return list(dict.fromkeys(errors))
+
+
+# Entities read from a node of the dossier below the household (views share their base's node).
+_NODE_ENTITIES = tuple(entity_ for entity_ in ENTITIES.values()
+                       if entity_.source == "dossier" and not entity_.base and entity_.path)
 
 
 def _entity_shape_errors(dossier: dict, entity_: Entity) -> list[str]:

@@ -59,11 +59,11 @@ class _Refused(Exception):
 def iter_dossiers(paths: Iterable[str]) -> Iterator[Loaded]:
     """Every dossier of the given files and folders, in input order; unreadable ones as errors, never raising."""
     index = count()
-    first_seen: dict[str, str] = {}
+    seen = _SeenIds()
     for source in _sources(paths):
         for line, candidate, message in _candidates(source):
             if message is None:
-                message = _dossier_problem(candidate, first_seen, Location(source, line))
+                message = _dossier_problem(candidate, seen, source, line)
             if message is None:
                 yield Loaded(source, line, next(index), candidate, None)
             else:
@@ -150,17 +150,38 @@ def _candidates(source: str) -> Iterator[tuple[int | None, object, str | None]]:
         yield from _dossiers_in(data, lines)
 
 
-def _dossier_problem(candidate: object, first_seen: dict[str, str], where: Location) -> str | None:
+def _dossier_problem(candidate: object, seen: _SeenIds, source: str, line: int | None) -> str | None:
     """Why a candidate cannot be checked (structure, repeated id), or None."""
     errors = structure_errors(candidate)
     if errors:
         return "；".join(errors)
     household_id = str(candidate["id"]).strip()
-    if household_id in first_seen:
-        return tr(f"户编号“{household_id}”重复（已在 {first_seen[household_id]} 出现），此户未核查",
-                  f"household id {household_id!r} repeats (first seen at {first_seen[household_id]}); not checked")
-    first_seen[household_id] = str(where)
+    first = seen.place(household_id)
+    if first is not None:
+        return tr(f"户编号“{household_id}”重复（已在 {first} 出现），此户未核查",
+                  f"household id {household_id!r} repeats (first seen at {first}); not checked")
+    seen.add(household_id, source, line)
     return None
+
+
+class _SeenIds:
+    """The household ids of a run and where each was first seen, kept compact: a run may hold millions."""
+
+    def __init__(self) -> None:
+        self._sources: list[str] = []
+        self._places: dict[str, int] = {}   # id → source number << 32 | line (0 when unknown)
+
+    def add(self, household_id: str, source: str, line: int | None) -> None:
+        if not self._sources or self._sources[-1] != source:
+            self._sources.append(source)
+        self._places[household_id] = (len(self._sources) - 1) << 32 | (line or 0)
+
+    def place(self, household_id: str) -> str | None:
+        packed = self._places.get(household_id)
+        if packed is None:
+            return None
+        source, line = self._sources[packed >> 32], packed & 0xFFFFFFFF
+        return f"{source}:{line}" if line else source
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,23 +428,25 @@ def _lines_at(text: str, offsets: list[int]) -> list[int]:
 
 
 def _check_tree(data: object, budget: int) -> None:
-    """Refuse data nested too deeply, cyclic, or expanding far beyond its text (a YAML alias bomb)."""
-    stack = [(data, 1)]
-    nodes = 0
-    while stack:
-        node, depth = stack.pop()
-        nodes += 1
+    """Refuse data nested too deeply, cyclic, or expanding far beyond its text (a YAML alias bomb).
+
+    Walks level by level, so a cycle shows as depth and shared nodes count each time they are reached.
+    """
+    level, depth, nodes = [data], 1, 1
+    while level:
+        below: list[object] = []
+        for node in level:
+            if isinstance(node, dict):
+                nodes += 2 * len(node)
+                below.extend(node.values())
+            elif isinstance(node, (list, tuple, set)):
+                nodes += len(node)
+                below.extend(node)
         if nodes > budget:
             raise _Refused(_bomb_message())
-        if isinstance(node, dict):
-            children = [*node.keys(), *node.values()]
-        elif isinstance(node, (list, tuple, set)):
-            children = list(node)
-        else:
-            continue
-        if depth >= MAX_DEPTH and children:
+        if below and depth >= MAX_DEPTH:
             raise _Refused(_too_deep_message())
-        stack.extend((child, depth + 1) for child in children)
+        level, depth = below, depth + 1
 
 
 def _unreadable_value_message(kind: str) -> str:
