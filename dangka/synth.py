@@ -770,7 +770,7 @@ class _HouseholdBuilder:
     # -- timeline ---------------------------------------------------------------------------
     def _years(self) -> None:
         rng, shape = self.rng, self.shape
-        year = _YEAR_WEIGHTS.pick(rng)
+        year = _block_year(self.layout.seed, self.index // BLOCK)
         if shape.status == "已脱贫" and year < 2016:
             year = _between(rng, 2016, 2020)
         if shape.identified_late:
@@ -1043,8 +1043,10 @@ class _HouseholdBuilder:
     def _conditions(self, cause: str, size: int) -> dict:
         rng = self.rng
         still_poor = self.status != "已脱贫"
-        unsafe = self.shape.unsafe_house or cause == "因灾" or (still_poor and rng.random() < 0.12)
-        water_safe = cause != "缺水" and not (still_poor and rng.random() < 0.04)
+        # The field case lived in a sound house with safe water: its only fault is the plan.
+        ordinary = still_poor and self.shape.family != "cooking"
+        unsafe = self.shape.unsafe_house or cause == "因灾" or (ordinary and rng.random() < 0.12)
+        water_safe = cause != "缺水" and not (ordinary and rng.random() < 0.04)
         hilly = self.county.province not in ("河南省", "河北省")
         farmland = (round(0.2 + rng.random() * 0.6, 1) if cause == "缺土地"
                     else round(size * (0.6 + rng.random() * 1.4), 1))
@@ -1345,6 +1347,13 @@ _CAUSE_MEASURES = {
 }
 
 
+@lru_cache(maxsize=64)
+def _block_year(seed: int, block: int) -> int:
+    """A block is one village's archive of one year, so a helper's households share the year
+    (the helper load limit is per year)."""
+    return _YEAR_WEIGHTS.pick(_stable_random(seed, "year", block))
+
+
 @lru_cache(maxsize=512)
 def _cause_table(supported: tuple[str, ...]) -> _Weighted:
     return _Weighted((cause, _CAUSE_WEIGHTS[cause]) for cause in supported)
@@ -1557,15 +1566,23 @@ def _illness_without_health_measure(household: dict, rng: random.Random) -> None
     measures = [m for m in household["measures"] if m["kind"] not in addressing]
     if not measures:
         # Something was planned, just nothing for the illness: the usual shape of this report.
-        measures = [{"kind": "生态补偿", "content": "落实生态公益林补偿", "year": household["year"]}]
+        measures = [_added_measure(household, {"kind": "生态补偿", "content": "落实生态公益林补偿"})]
     household["measures"] = measures
+
+
+def _added_measure(household: dict, measure: dict) -> dict:
+    """A measure written like the others of the household: this year's, with its outcome once exited."""
+    measure["year"] = household["year"]
+    if household["status"] == "已脱贫":
+        measure["outcome"] = "已落实"
+    return measure
 
 
 def _microcredit_elderly(household: dict, rng: random.Random) -> None:
     # The head of a "very old" household is 78 to 86.
-    household["measures"].append({"kind": "扶贫小额信贷", "content": "扶贫小额信贷5万元，发展肉牛养殖",
-                                  "beneficiary": household["members"][0]["name"],
-                                  "year": household["year"], "amount": 50000})
+    household["measures"].append(_added_measure(household, {
+        "kind": "扶贫小额信贷", "content": "扶贫小额信贷5万元，发展肉牛养殖",
+        "beneficiary": household["members"][0]["name"], "amount": 50000}))
 
 
 def _no_helper(household: dict, rng: random.Random) -> None:

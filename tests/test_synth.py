@@ -588,3 +588,31 @@ def test_cli_lists_the_defects(generate_cli, capsys):
     assert generate_cli.main(["--list-defects"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[0] for line in listed] == list(synth.DEFECTS)
+
+
+# ------------------------------------------------------------------------------------------
+# End to end: the real checker over generated data
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_checker_reports_each_injected_defect_and_nothing_on_clean_households(generate_cli, tmp_path):
+    from dangka import cli
+
+    data, registry, report = tmp_path / "data.jsonl", tmp_path / "registry.yaml", tmp_path / "report.json"
+    assert generate_cli.main(["--n", str(synth.BLOCK * 30), "--seed", "4", "--defect-rate", "0.6",
+                              "--out", str(data), "--registry-out", str(registry)]) == 0
+    cli.main(["check", str(data), "--registry", str(registry), "--format", "json", "--out", str(report)])
+    checked = {h["id"]: h for h in json.loads(report.read_text(encoding="utf-8"))["households"]}
+    injected = Counter()
+    for line in data.read_text(encoding="utf-8").splitlines():
+        household = json.loads(line)
+        defects = synth.household_defects(household)
+        injected.update(defects)
+        if "member_without_name" in defects:
+            assert household["id"] not in checked      # unreadable: reported under errors
+            continue
+        expected = {category for key in defects for category in synth.DEFECT_CATEGORIES[key]}
+        found = {finding["category"] for finding in checked[household["id"]]["findings"]}
+        assert found == expected, (household["id"], defects, checked[household["id"]]["findings"])
+    assert len(injected) >= len(synth.DEFECTS) - 3
