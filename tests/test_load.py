@@ -187,7 +187,7 @@ def _minimal_line(number: int) -> bytes:
 def test_json_lines_stream_the_first_dossier_arrives_before_the_file_is_read(tmp_path):
     path = tmp_path / "many.jsonl"
     with open(path, "wb") as stream:
-        stream.writelines(_minimal_line(number) for number in range(200_000))  # about 100 MB
+        stream.writelines(_minimal_line(number) for number in range(100_000))  # about 50 MB
     tracemalloc.start()
     try:
         with time_limit(2):
