@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -61,16 +62,68 @@ def build_graph(paths: Iterable[str], registry: dict | None) -> ResponsibilityGr
 
 
 def check_paths(paths: list[str], registry: dict | None, knowledge: Knowledge,
-                progress: Callable[[int], None] | None = None) -> Iterator[Outcome]:
-    """Pass 2: each household checked with the whole-run graph, in input order; bad input as errors."""
+                progress: Callable[[int], None] | None = None, jobs: int = 1) -> Iterator[Outcome]:
+    """Pass 2: each household checked with the whole-run graph, in input order; bad input as errors.
+
+    With jobs > 1, worker processes (each with its own durable_rules host) check windows of
+    households while this process reads the next; results come back in input order and memory
+    stays bounded by the window.
+    """
     graph = build_graph(paths, registry)
-    engine = Engine(knowledge)
-    for loaded in iter_dossiers(paths):
+    if jobs <= 1:
+        engine = Engine(knowledge)
+        for loaded in iter_dossiers(paths):
+            if progress is not None:
+                progress(loaded.index)
+            if loaded.error is not None:
+                yield Outcome(loaded.index, error=error_entry(loaded))
+                continue
+            result = engine.check(loaded.dossier, graph.links(loaded.dossier))
+            yield Outcome(loaded.index, entry=household_entry(loaded.dossier, loaded.source, result, knowledge),
+                          result=result)
+        return
+    yield from _check_in_workers(paths, graph, knowledge, progress, jobs)
+
+
+_WORKER_KNOWLEDGE: Knowledge | None = None
+_WORKER_ENGINE: Engine | None = None
+WINDOW = 512
+
+
+def _worker_check(item: tuple[int, str, dict, dict]) -> Outcome:
+    global _WORKER_ENGINE
+    if _WORKER_ENGINE is None:
+        _WORKER_ENGINE = Engine(_WORKER_KNOWLEDGE)
+    index, source, dossier, links = item
+    result = _WORKER_ENGINE.check(dossier, links)
+    return Outcome(index, entry=household_entry(dossier, source, result, _WORKER_KNOWLEDGE))
+
+
+def _check_in_workers(paths, graph, knowledge, progress, jobs) -> Iterator[Outcome]:
+    global _WORKER_KNOWLEDGE
+    # Workers are forked after the knowledge is compiled, so each inherits it without pickling;
+    # each builds its own durable_rules host on first use (rulesets are per process).
+    _WORKER_KNOWLEDGE = knowledge
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs) as pool:
+        window: list = []
+        for loaded in iter_dossiers(paths):
+            window.append(loaded)
+            if len(window) >= WINDOW:
+                yield from _run_window(pool, window, graph, progress)
+                window = []
+        if window:
+            yield from _run_window(pool, window, graph, progress)
+
+
+def _run_window(pool, window: list[Loaded], graph, progress) -> Iterator[Outcome]:
+    work = [(loaded.index, loaded.source, loaded.dossier, graph.links(loaded.dossier))
+            for loaded in window if loaded.error is None]
+    checked = iter(pool.map(_worker_check, work, chunksize=max(len(work) // (4 * (pool._processes or 1)), 1)))
+    for loaded in window:
         if progress is not None:
             progress(loaded.index)
         if loaded.error is not None:
             yield Outcome(loaded.index, error=error_entry(loaded))
-            continue
-        result = engine.check(loaded.dossier, graph.links(loaded.dossier))
-        yield Outcome(loaded.index, entry=household_entry(loaded.dossier, loaded.source, result, knowledge),
-                      result=result)
+        else:
+            yield next(checked)

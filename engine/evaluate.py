@@ -253,7 +253,7 @@ class Evaluator:
         a missing one leaves the whole quantifier undecided even when there is no record to look at.
         """
         absent: list[str] = []
-        for target, under_empty in _paths_in(node):
+        for target, under_empty in _paths_of(node):
             if target.entity in ("policy", "derived", None):
                 continue
             record = binding.get(target.entity)
@@ -333,6 +333,16 @@ class Evaluator:
 
 
 _UNRECORDED = Missing(())
+_PATHS_CACHE: dict[int, tuple[ast.Node, list[tuple[ast.Path, bool]]]] = {}
+
+
+def _paths_of(node: ast.Node) -> list[tuple[ast.Path, bool]]:
+    """_paths_in, computed once per node (rules are evaluated for every household)."""
+    cached = _PATHS_CACHE.get(id(node))
+    if cached is None or cached[0] is not node:
+        cached = (node, list(_paths_in(node)))
+        _PATHS_CACHE[id(node)] = cached
+    return cached[1]
 
 
 def _paths_in(node: ast.Node, under_empty: bool = False):

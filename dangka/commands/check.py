@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from dangka.commands.common import Progress, add_knowledge_arguments, load_knowledge, registry_for, require_paths
@@ -20,7 +21,7 @@ def add_arguments(name: str, parser) -> None:
     parser.add_argument("--registry", metavar="文件", help="帮扶责任体系登记表（默认：所查文件夹中的 registry.yaml）")
     parser.add_argument("--format", choices=["text", "json", "html", "xlsx"], default="text", help="输出格式")
     parser.add_argument("--out", metavar="文件", help="写入文件（默认输出到屏幕；xlsx 必须给出）")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="并行进程数")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="并行进程数（默认：全部核心）")
     parser.add_argument("--no-mask", action="store_true", help="不遮盖身份证号和电话号码")
     add_knowledge_arguments(parser)
 
@@ -35,7 +36,7 @@ def run(args) -> int:
     registry = registry_for(args, args.paths)
     progress = Progress(enabled=args.out is not None or args.format != "text")
     entries, errors = [], []
-    for outcome in check_paths(args.paths, registry, knowledge, progress):
+    for outcome in check_paths(args.paths, registry, knowledge, progress, jobs=args.jobs):
         if outcome.error is not None:
             errors.append(outcome.error)
         else:

@@ -1,0 +1,115 @@
+"""`dangka check` end to end: examples, the JSON contract, bad input, masking, workers, output files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from dangka.cli import main
+
+
+def run_json(capsys, *args):
+    code = main(["check", *args, "--format", "json", "--jobs", "1"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_examples_give_what_their_comments_say(capsys, examples_dir):
+    code, report = run_json(capsys, str(examples_dir))
+    assert code == 0
+    by_id = {household["id"]: household for household in report["households"]}
+    assert by_id["HN-410727-0101-001"]["findings"] == []
+    categories = {finding["category"] for finding in by_id["HN-410727-0101-002"]["findings"]}
+    assert {"plan.cause_mismatch", "plan.capacity_mismatch"} <= categories
+    for finding in by_id["HN-410727-0101-002"]["findings"]:
+        assert set(finding) >= {"rule", "category", "severity", "title", "message", "evidence", "basis", "source", "recommend"}
+        assert finding["evidence"] and all(set(item) == {"path", "value"} for item in finding["evidence"])
+        path, line = finding["source"].rsplit(":", 1)
+        assert path.startswith("knowledge/rules/") and int(line) > 0
+    assert set(report) >= {"version", "knowledge", "households", "errors", "summary"}
+    assert report["knowledge"]["rules"] >= 60 and len(report["knowledge"]["digest"]) == 64
+    assert report["summary"]["households"] == 2 and report["summary"]["with_findings"] == 1
+    assert by_id["HN-410727-0101-002"]["recommendations"][0].keys() >= {"measure", "because"}
+
+
+def test_personal_numbers_are_masked_unless_asked(capsys, examples_dir, tmp_path):
+    folder = tmp_path / "data"
+    shutil.copytree(examples_dir, folder)
+    text = (folder / "cooking.yaml").read_text(encoding="utf-8").replace('phone: "13637370022"', 'phone: "1363737002"')
+    (folder / "cooking.yaml").write_text(text, encoding="utf-8")
+    assert main(["check", str(folder), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "1363737002" not in out and "410727194411030515" not in out
+    _code, report = run_json(capsys, str(folder), "--no-mask")
+    assert "1363737002" in json.dumps(report, ensure_ascii=False)
+
+
+BROKEN = {
+    "truncated.yaml": "id: X-1\nregion: {county: 封丘县, township: 城关镇\n",
+    "binary.yaml": None,
+    "list.json": "[1, 2, 3]",
+    "noname.yaml": "id: X-2\nregion: {county: a, township: b, village: c}\nmembers: [{relation: 户主}]\n",
+    "bomb.yaml": "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+                 "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+                 "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n",
+    "deep.json": "[" * 100000 + "]" * 100000,
+    "lines.jsonl": '{"id": "X-3"\n{}\n',
+}
+
+
+def test_a_folder_of_good_and_broken_dossiers(capsys, examples_dir, tmp_path):
+    folder = tmp_path / "mixed"
+    shutil.copytree(examples_dir, folder)
+    for name, text in BROKEN.items():
+        if text is None:
+            (folder / name).write_bytes(b"\x00\xff\xfe binary \x00")
+        else:
+            (folder / name).write_text(text, encoding="utf-8")
+    code, report = run_json(capsys, str(folder))
+    assert code == 1
+    assert {household["id"] for household in report["households"]} == {"HN-410727-0101-001", "HN-410727-0101-002"}
+    sources = {error["source"].rsplit("/", 1)[-1] for error in report["errors"]}
+    assert set(BROKEN) <= sources
+    assert all(error["category"] == "input.invalid" and error["message"] for error in report["errors"])
+
+
+def test_workers_give_the_same_report_in_input_order(capsys, tmp_path):
+    from dangka import synth
+    data = tmp_path / "many.jsonl"
+    with data.open("w", encoding="utf-8") as stream:
+        for dossier in synth.generate(40, seed=7, defect_rate=0.5):
+            stream.write(json.dumps(dossier, ensure_ascii=False) + "\n")
+        stream.write("{broken\n")
+    one = main(["check", str(data), "--format", "json", "--jobs", "1"]), capsys.readouterr().out
+    two = main(["check", str(data), "--format", "json", "--jobs", "2"]), capsys.readouterr().out
+    assert one == two and one[0] == 1
+
+
+def test_output_file_is_written_whole(tmp_path, examples_dir, capsys):
+    out = tmp_path / "report.json"
+    assert main(["check", str(examples_dir), "--format", "json", "--out", str(out), "--jobs", "1"]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["summary"]["households"] == 2
+    assert [path.name for path in tmp_path.iterdir()] == ["report.json"]
+
+
+@pytest.mark.parametrize("fmt,magic", [("html", b"<!DOCTYPE html"), ("xlsx", b"PK")])
+def test_html_and_workbook_reports(tmp_path, examples_dir, fmt, magic, capsys):
+    out = tmp_path / f"report.{fmt}"
+    assert main(["check", str(examples_dir), "--format", fmt, "--out", str(out), "--jobs", "1"]) == 0
+    assert out.read_bytes()[: len(magic)].upper() == magic.upper()
+
+
+def test_usage_errors_exit_2(capsys, tmp_path):
+    assert main(["check", str(tmp_path / "missing")]) == 2
+    assert "找不到" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["check"])
+    assert stop.value.code == 2
+
+
+def test_broken_rules_exit_2_with_file_and_line(capsys, examples_dir, tmp_path):
+    rules = tmp_path / "bad.rules"
+    rules.write_text('规则 A-1 "t"\n  乱码 !!\n', encoding="utf-8")
+    assert main(["check", str(examples_dir), "--rules", str(rules)]) == 2
+    assert "bad.rules:2:" in capsys.readouterr().err
