@@ -11,7 +11,8 @@ from dangka.engine.knowledge import Knowledge
 from dangka.engine.evaluate import Household
 from dangka.engine.recommend import recommend, to_json
 from dangka.engine.run import Engine, HouseholdResult
-from dangka.load import Loaded, iter_dossiers
+from dangka.load import Loaded
+from dangka.spreadsheet import iter_inputs
 
 
 @dataclass
@@ -55,7 +56,7 @@ def error_entry(loaded: Loaded) -> dict:
 def build_graph(paths: Iterable[str], registry: dict | None) -> ResponsibilityGraph:
     """Pass 1: every household of the run linked to its helpers, so loads cover the whole run."""
     graph = ResponsibilityGraph(registry)
-    for loaded in iter_dossiers(paths):
+    for loaded in iter_inputs(paths):
         if loaded.dossier is not None:
             graph.add_household(loaded.dossier)
     return graph
@@ -72,7 +73,7 @@ def check_paths(paths: list[str], registry: dict | None, knowledge: Knowledge,
     graph = build_graph(paths, registry)
     if jobs <= 1:
         engine = Engine(knowledge)
-        for loaded in iter_dossiers(paths):
+        for loaded in iter_inputs(paths):
             if progress is not None:
                 progress(loaded.index)
             if loaded.error is not None:
@@ -107,7 +108,7 @@ def _check_in_workers(paths, graph, knowledge, progress, jobs) -> Iterator[Outco
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs) as pool:
         window: list = []
-        for loaded in iter_dossiers(paths):
+        for loaded in iter_inputs(paths):
             window.append(loaded)
             if len(window) >= WINDOW:
                 yield from _run_window(pool, window, graph, progress)

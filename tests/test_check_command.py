@@ -113,3 +113,18 @@ def test_broken_rules_exit_2_with_file_and_line(capsys, examples_dir, tmp_path):
     rules.write_text('规则 A-1 "t"\n  乱码 !!\n', encoding="utf-8")
     assert main(["check", str(examples_dir), "--rules", str(rules)]) == 2
     assert "bad.rules:2:" in capsys.readouterr().err
+
+
+def test_dossiers_to_workbook_to_check_finds_the_same(capsys, examples_dir, tmp_path):
+    workbook = tmp_path / "households.xlsx"
+    assert main(["convert", str(examples_dir), "--out", str(workbook)]) == 0
+    capsys.readouterr()
+    registry = str(examples_dir / "registry.yaml")
+    _code, from_yaml = run_json(capsys, str(examples_dir))
+    _code, from_workbook = run_json(capsys, str(workbook), "--registry", registry)
+
+    def findings(report):
+        return {household["id"]: sorted((finding["rule"], finding["message"]) for finding in household["findings"])
+                for household in report["households"]}
+
+    assert findings(from_workbook) == findings(from_yaml)
