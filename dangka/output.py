@@ -6,6 +6,9 @@ import os
 import sys
 import tempfile
 
+from dangka.errors import DangkaError, Location
+from dangka.i18n import tr
+
 
 def write_text(text: str, out: str | None) -> None:
     """Standard output when `out` is None; otherwise a temporary file renamed over `out`."""
@@ -19,14 +22,28 @@ def write_text(text: str, out: str | None) -> None:
 
 
 def write_atomic(path: str, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename it over `path` (a reader never sees half)."""
     folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".dangka-", suffix=".tmp", dir=folder)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".dangka-", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise DangkaError(tr(f"无法写入：{error.strerror}", f"cannot write: {error.strerror}"),
+                          Location(path), code="output") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
+        # mkstemp creates the file for its owner only; a report gets the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
+    except OSError as error:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise DangkaError(tr(f"无法写入：{error.strerror}", f"cannot write: {error.strerror}"),
+                          Location(path), code="output") from None
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
