@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 from bisect import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import accumulate
 from math import ceil
-from typing import Iterator
 
 from dangka.policy import Policies
 
@@ -146,7 +146,7 @@ class _Weighted:
     __slots__ = ("items", "cumulative", "total")
 
     def __init__(self, pairs):
-        items, weights = zip(*pairs)
+        items, weights = zip(*pairs, strict=True)
         self.items = items
         self.cumulative = list(accumulate(weights))
         self.total = self.cumulative[-1]
@@ -170,12 +170,12 @@ def _stable_random(seed: int, *parts: object) -> random.Random:
     return random.Random("/".join(map(str, (seed, *parts))))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _iso(ordinal: int) -> str:
     return date.fromordinal(ordinal).isoformat()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _year_start(year: int) -> int:
     return date(year, 1, 1).toordinal()
 
@@ -194,12 +194,12 @@ def _policies() -> Policies:
     return Policies.load()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parameter(name: str, year: int, province: str):
     return _policies().parameter(name).value(year, province)[0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _measures_addressing(cause: str) -> frozenset[str]:
     return frozenset(_policies().table("causes").get(cause, "measures") or ())
 
@@ -220,12 +220,12 @@ def _weighted_digits(digits: str, offset: int) -> int:
 _SEQUENCES = [(f"{number:03d}", _weighted_digits(f"{number:03d}", 14)) for number in range(1000)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _region_part(region_code: str) -> int:
     return _weighted_digits(region_code, 0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _birth_part(birth_ordinal: int) -> tuple[str, int]:
     birth = date.fromordinal(birth_ordinal).strftime("%Y%m%d")
     return birth, _weighted_digits(birth, 6)
@@ -438,8 +438,8 @@ class _Layout:
         by_county = [_county_villages(seed, index, county) for index, county in enumerate(self.counties)]
         self.townships = [tuple(sorted({(v.township_no, v.township) for v in villages})) for villages in by_county]
         # Counties take turns, so that even a small run touches every county asked for.
-        self.villages: list[Village] = [
-            villages[turn] for turn in range(max(map(len, by_county))) for villages in by_county if turn < len(villages)]
+        self.villages: list[Village] = [villages[turn] for turn in range(max(map(len, by_county)))
+                                        for villages in by_county if turn < len(villages)]
 
     def place(self, index: int) -> tuple[Village, int]:
         """The village of household `index` and its slot (0, 1, ...) within that village."""
@@ -545,9 +545,8 @@ def _pick_unit(rng: random.Random, units: tuple[_Unit, ...], village: Village) -
     return _pick(rng, [u for u in units if u.level == level])
 
 
-def _official_name(rng: random.Random) -> tuple[str, str]:
-    male = rng.random() < 0.7
-    return _SURNAMES.pick(rng) + _given_name(rng, male, _between(rng, 1965, 1992)), "男" if male else "女"
+def _official_name(rng: random.Random) -> str:
+    return _SURNAMES.pick(rng) + _given_name(rng, rng.random() < 0.7, _between(rng, 1965, 1992))
 
 
 @dataclass(frozen=True)
@@ -579,16 +578,11 @@ def _helper_id(village: Village, number: int) -> str:
     return f"H-{village.code}-{number:03d}"
 
 
-def _unregistered_helper_id(village: Village, number: int) -> str:
-    # Village number 99 is never laid out, so this id is in no registry.
-    return f"H-{village.code[:-2]}99-{number:03d}"
-
-
 @lru_cache(maxsize=4096)
 def _helper(layout: _Layout, village: Village, number: int) -> _Helper:
     rng = _stable_random(layout.seed, "helper", village.code, number)
     unit = _pick_unit(rng, _units_of(layout, village), village)
-    name, _ = _official_name(rng)
+    name = _official_name(rng)
     return _Helper(_helper_id(village, number), name, unit, _pick(rng, _POSITIONS[unit.level]), _mobile(rng))
 
 
@@ -596,8 +590,8 @@ def _helper(layout: _Layout, village: Village, number: int) -> _Helper:
 def _village_team(layout: _Layout, village: Village) -> _VillageTeam:
     rng = _stable_random(layout.seed, "village", village.code)
     units = [u for u in _units_of(layout, village) if u.level in ("省直", "市直", "县直")]
-    secretary, _ = _official_name(rng)
-    leader, _ = _official_name(rng)
+    secretary = _official_name(rng)
+    leader = _official_name(rng)
     head = "镇" if village.township.endswith("镇") else "乡"
     title = _pick(rng, (f"副{head}长", "党委委员", "人大主席", "党委副书记", "武装部长"))
     return _VillageTeam(secretary, _pick(rng, units), _mobile(rng), leader, village.township + title, _mobile(rng))
@@ -633,7 +627,7 @@ class _DefectPlan:
     def village_lacks_secretary(self, seed: int, village: Village) -> bool:
         return self.village_rate > 0 and _village_draw(seed, village.code) < self.village_rate
 
-    def team_overloaded(self, seed: int, village: Village, team_start: int, end: int) -> bool:
+    def team_overloaded(self, seed: int, team_start: int, end: int) -> bool:
         # Only a team wholly inside the run is overloaded: a cut team would carry fewer households.
         return (self.team_rate > 0 and team_start + TEAM <= end
                 and _team_draw(seed, team_start) < self.team_rate)
@@ -765,7 +759,6 @@ class _HouseholdBuilder:
         for key in defects:
             if key in _SHAPES:
                 self.shape = _SHAPES[key]
-        self.defects = defects
 
     # -- timeline ---------------------------------------------------------------------------
     def _years(self) -> None:
@@ -1149,8 +1142,10 @@ class _HouseholdBuilder:
         if person.health == "残疾":
             return self._measure("健康扶贫", "残疾人康复服务，家庭医生签约", person.name, 600)
         if person.health == "患有大病":
-            return self._measure("健康扶贫", "大病专项救治，先诊疗后付费", person.name, _between(self.rng, 20, 60) * 100)
-        return self._measure("健康扶贫", "家庭医生签约服务，慢性病门诊补助", person.name, _between(self.rng, 5, 15) * 100)
+            amount, content = _between(self.rng, 20, 60) * 100, "大病专项救治，先诊疗后付费"
+        else:
+            amount, content = _between(self.rng, 5, 15) * 100, "家庭医生签约服务，慢性病门诊补助"
+        return self._measure("健康扶贫", content, person.name, amount)
 
     def _education_measure(self, person: _Person) -> dict:
         grade = person.in_school
@@ -1183,7 +1178,8 @@ class _HouseholdBuilder:
         for person in [p for p in members if p.ill][:2]:
             measures.append(self._health_measure(person))
             if person.health == "患有大病":
-                measures.append(self._measure("医疗救助", "大病医疗救助", person.name, _between(self.rng, 20, 80) * 100))
+                amount = _between(self.rng, 20, 80) * 100
+                measures.append(self._measure("医疗救助", "大病医疗救助", person.name, amount))
         return measures
 
     def _for_disability(self, members: list[_Person]) -> list[dict]:
@@ -1592,6 +1588,7 @@ def _no_helper(household: dict, rng: random.Random) -> None:
 
 
 def _unknown_helper(household: dict, rng: random.Random) -> None:
+    # Village number 99 is never laid out (a township has at most 18), so this id is in no registry.
     village_part, number = household["helpers"][0][2:].rsplit("-", 1)
     household["helpers"] = [f"H-{village_part[:-2]}99-{number}"]
 
@@ -1640,6 +1637,10 @@ _INJECTORS = {
 # ---------------------------------------------------------------------------------------------
 
 
+# A household's generator is seeded with (seed << 40) | index, so indexes must fit in 40 bits.
+_MAX_HOUSEHOLDS = 1 << 40
+
+
 @lru_cache(maxsize=8)
 def _layout(seed: int, counties: int) -> _Layout:
     return _Layout(seed, counties)
@@ -1649,6 +1650,8 @@ def _prepare(n: int, seed: int, defect_rate: float, start_index: int, counties: 
              only_defects) -> tuple[_Layout, _DefectPlan]:
     if n < 0 or start_index < 0 or seed < 0:
         raise ValueError(f"户数、起始序号和随机种子不能为负数：n={n}, start_index={start_index}, seed={seed}")
+    if start_index + n > _MAX_HOUSEHOLDS:
+        raise ValueError(f"户数过多：起始序号与户数之和不能超过 {_MAX_HOUSEHOLDS}")
     if counties is not None and counties < 1:
         raise ValueError(f"县的个数至少为 1：{counties}")
     if counties is None:
@@ -1683,7 +1686,7 @@ def _households(layout: _Layout, plan: _DefectPlan, start: int, end: int) -> Ite
         lacks_secretary = plan.village_lacks_secretary(seed, village)
         if lacks_secretary:
             structural.append("village_no_secretary")
-        overloaded = plan.team_overloaded(seed, village, layout.team_start(index), end)
+        overloaded = plan.team_overloaded(seed, layout.team_start(index), end)
         if overloaded:
             structural.append("helper_overload")
         defects = plan.household_defects(rng, structural)
@@ -1719,7 +1722,7 @@ def generate_registry(seed: int = 0, *, n: int, defect_rate: float = 0.3, start_
     helpers: dict[str, _Helper] = {}
     for index in range(start_index, end):
         village, slot = layout.place(index)
-        overloaded = plan.team_overloaded(seed, village, layout.team_start(index), end)
+        overloaded = plan.team_overloaded(seed, layout.team_start(index), end)
         helper = _helper(layout, village, _helper_number(slot, overloaded))
         helpers.setdefault(helper.id, helper)
     return {
