@@ -238,9 +238,26 @@ class _RuleChecker:
                        f"minus needs a number, got {type_name}", node.span)
         return dataclasses.replace(node, operand=operand), type_name
 
+    def enum_literal(self, node: ast.Node, type_name: str) -> ast.Node | None:
+        """A bare word that is a word of the other side's enumeration is that word, even when it
+        also names a kind of record (会议.会议类别 = 党支部提议)."""
+        if isinstance(node, ast.Path) and len(node.parts) == 1 and type_name.startswith("enum:"):
+            word = contract.enumeration(type_name[5:]).canonical(node.parts[0])
+            if word is not None:
+                return ast.Literal(word, node.span)
+        return None
+
+    def operand(self, node: ast.Node, other_type: str) -> tuple[ast.Node, str]:
+        word = self.enum_literal(node, other_type)
+        return (word, "str") if word is not None else self.value(node)
+
     def v_Compare(self, node: ast.Compare):
-        left, lt = self.value(node.left)
-        right, rt = self.value(node.right)
+        if _bare_word(node.left) and not _bare_word(node.right):
+            right, rt = self.value(node.right)
+            left, lt = self.operand(node.left, rt)
+        else:
+            left, lt = self.value(node.left)
+            right, rt = self.operand(node.right, lt)
         lb, rb = _base(lt), _base(rt)
         if ANY not in (lb, rb):
             if not _comparable(lb, rb):
@@ -270,6 +287,9 @@ class _RuleChecker:
 
     def v_MemberOf(self, node: ast.MemberOf):
         item, it = self.value(node.item)
+        if isinstance(node.collection, ast.SetLiteral):
+            items = tuple(self.enum_literal(member, it) or member for member in node.collection.items)
+            node = dataclasses.replace(node, collection=dataclasses.replace(node.collection, items=items))
         collection, ct = self.value(node.collection)
         if ct != ANY and not ct.startswith("set:") and ct != "list":
             self.error("type.not_a_set", "“属于”的右边要写一组值 {…} 或政策表的列表列",
@@ -442,6 +462,10 @@ def _top_witnesses(condition: ast.Node) -> list[str]:
             found.append(item.entity)
             found.extend(_top_witnesses(item.where))
     return found
+
+
+def _bare_word(node: ast.Node) -> bool:
+    return isinstance(node, ast.Path) and len(node.parts) == 1
 
 
 def _policy_type(type_name: str) -> str:

@@ -159,9 +159,10 @@ class _Pattern:
         """The durable_rules rules of this join: more than one when a disjunction reads another record.
 
         durable_rules 2.0.28 fails (error 311) on an $or that compares with a field of another
-        joined fact when the compared field is absent; such disjunctions are split instead: into
-        one rule per alternative for a joined fact, and into one negated pattern per alternative
-        for a none(...), since "none of (A or B)" is "none of A and none of B".
+        joined fact when the compared field is absent, and misjudges other $or in such patterns;
+        their disjunctions are split instead: into one rule per alternative for a joined fact,
+        and into one negated pattern per alternative for a none(...), since "none of (A or B)" is
+        "none of A and none of B".
         """
         aliases = set(self.order) | {name for name, _ in self.negated}
         choices = []
@@ -203,17 +204,25 @@ def _refers(condition: object, aliases: set[str]) -> bool:
 
 
 def _alternatives(condition: dict, aliases: set[str]) -> list[list[dict]]:
-    """The condition as alternatives (each a list of conditions all to hold), splitting only the
-    disjunctions that refer to other facts; the others stay as $or inside one pattern."""
+    """The condition as alternatives (each a list of conditions all to hold).
+
+    A pattern that compares with another fact keeps no $or at all: durable_rules 2.0.28 misjudges
+    such patterns when an $or stands in them, even an $or of plain values ("health in {…} and
+    age < policy + 7" matched a 16-year-old). Patterns of one fact alone keep their $or.
+    """
+    return _split(condition, _refers(condition, aliases))
+
+
+def _split(condition: dict, split_all: bool) -> list[list[dict]]:
     if isinstance(condition, dict) and len(condition) == 1:
         (key, value), = condition.items()
         if key == "$and":
             result = [[]]
             for item in value:
-                result = [left + right for left in result for right in _alternatives(item, aliases)]
+                result = [left + right for left in result for right in _split(item, split_all)]
             return result
-        if key == "$or" and _refers(condition, aliases):
-            return [alternative for item in value for alternative in _alternatives(item, aliases)]
+        if key == "$or" and split_all:
+            return [alternative for item in value for alternative in _split(item, split_all)]
     return [[condition]]
 
 

@@ -91,3 +91,10 @@ def test_lint_reports_every_error_sorted(tmp_path):
         Knowledge.load([tmp_path])
     places = [(error.location.file.split("/")[-1], error.code) for error in caught.value.errors]
     assert places == [("a.rules", "type.mismatch"), ("b.rules", "scope.collection")]
+
+
+def test_a_value_word_that_also_names_a_record_is_a_value():
+    errors = _errors(HEAD + "  如果 计数 会议 满足 (会议.会议类别 = 党支部提议) > 1 "
+                            "并且 计数 成员 满足 (户主 = 成员.与户主关系) > 1 "
+                            "并且 计数 会议 满足 (会议.会议类别 属于 {党支部提议, 两委商议}) > 9\n")
+    assert errors == []

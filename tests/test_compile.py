@@ -172,3 +172,15 @@ def test_slot_counter_names_are_unique(sample_knowledge):
     names = [slot.name for compiled in sample_knowledge.rules for slot in compiled.slots]
     assert len(names) == len(set(names))
     assert list(itertools.islice(names, 1))  # the sample has at least one slot
+
+
+def test_an_or_of_values_beside_a_reference_to_another_fact_is_split(tmp_path, clean_dossier):
+    """durable_rules 2.0.28 matched a 16-year-old against "health in {…} and age < policy + 7"."""
+    path = _write(tmp_path, '规则 T-1 "t"\n 类别 form.inconsistent\n 严重程度 中\n 依据 "x"\n 对每个 成员\n'
+                            ' 如果 成员.健康状况 属于 {健康, 残疾} 并且 成员.年龄 < 政策.义务教育入学年龄 + 7\n')
+    knowledge = Knowledge.load([path])
+    for definition in knowledge.rules[0].definitions:
+        assert "$or" not in json.dumps(definition)
+    assert Engine(knowledge).check(clean_dossier).fired == set()
+    clean_dossier["members"][2]["birth_date"] = "2006-03-15"  # 11 on 31 December 2017
+    assert Engine(knowledge).check(clean_dossier).fired == {"T-1"}
