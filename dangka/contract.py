@@ -907,15 +907,15 @@ def _add_registry_contact(contact: Record, registry: dict) -> None:
 
 # Dossier nodes that hold other nodes but are not entities themselves.
 _NODE_LABELS = {
-    "region": ("行政区划", "region"),
-    "forms": ("表卡", "forms"),
-    "forms.card": ("明白卡", "card"),
-    "procedure": ("识别程序", "procedure"),
-    "insurance": ("参保情况", "insurance"),
-    "transfer": ("转移性收入", "transfer income"),
-    "signatures": ("签字", "signatures"),
-    "cites": ("引用会议情况", "cited meeting"),
-    "entry": ("公示内容", "entry"),
+    "region": "行政区划",
+    "forms": "表卡",
+    "forms.card": "明白卡",
+    "procedure": "识别程序",
+    "insurance": "参保情况",
+    "transfer": "转移性收入",
+    "signatures": "签字",
+    "cites": "引用会议情况",
+    "entry": "公示内容",
 }
 
 
@@ -1033,7 +1033,7 @@ def _sub_node_errors(node: dict, entity_: Entity, path: str) -> list[str]:
 
 
 def _not_mapping(path: str, entity_: Entity | None, node_key: str | None = None) -> str:
-    label = entity_.label if entity_ else _NODE_LABELS.get(node_key or path, (path, path))[0]
+    label = entity_.label if entity_ else _NODE_LABELS.get(node_key or path, path)
     return tr(f"{label}（{path}）应为映射", f"{path} must be a mapping")
 
 

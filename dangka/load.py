@@ -608,3 +608,7 @@ def _check_registry_item(key: str, label: str, position: int, item: object, keys
         value = item.get(name)
         if isinstance(value, (bool, dict, list)) or value is None or not str(value).strip():
             raise _Refused(tr(f"{where_zh}缺少 {name}", f"{where_en} has no {name}"), line)
+    for name in ("first_secretary", "group_leader"):
+        if item.get(name) is not None and not isinstance(item[name], dict):
+            raise _Refused(tr(f"{where_zh}的 {name} 应为含 name、phone 的映射",
+                              f"{where_en}.{name} must be a mapping with name and phone"), line)

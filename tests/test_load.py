@@ -325,6 +325,15 @@ def test_registry_must_be_yaml_or_json(tmp_path):
         load_registry(str(tmp_path / "registry.xlsx"))
 
 
+def test_registry_village_contacts_must_be_mappings(tmp_path):
+    path = tmp_path / "registry.yaml"
+    path.write_text("villages:\n  - {county: 封丘县, township: 城关镇, village: 东街村, first_secretary: 周振华}\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=r"登记表 villages 第 1 项（村）的 first_secretary 应为含 name、phone 的映射") as raised:
+        load_registry(str(path))
+    assert raised.value.location.line == 2
+
+
 # -- no input makes a loader raise ---------------------------------------------------------------
 
 structures = st.recursive(
@@ -380,3 +389,4 @@ def test_random_yaml_text_never_makes_a_loader_raise(tmp_path, text):
     path = tmp_path / "fuzz.yaml"
     path.write_text(text, encoding="utf-8")
     check_never_raises(path)
+
