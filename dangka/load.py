@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO
 
 import yaml
 
@@ -236,7 +237,7 @@ class _BoundedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent, index):  # noqa: ANN001 (PyYAML's signature)
+    def compose_node(self, parent, index):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
@@ -245,7 +246,7 @@ class _BoundedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
-    def flatten_mapping(self, node):  # noqa: ANN001
+    def flatten_mapping(self, node):
         # Merge keys copy entries, so chained `<<: [*a, *a]` doubles a mapping at every level.
         super().flatten_mapping(node)
         if len(node.value) > MAX_MAPPING_ENTRIES:
@@ -401,7 +402,7 @@ def _json_item_starts(text: str, key: str) -> list[int]:
     return []
 
 
-def _json_list_starts(text: str, position: int, decoder: json.JSONDecoder, skip) -> list[int]:  # noqa: ANN001
+def _json_list_starts(text: str, position: int, decoder: json.JSONDecoder, skip) -> list[int]:
     starts = []
     position = skip(position + 1)
     while text[position] != "]":
@@ -511,17 +512,15 @@ def _case_dossiers(cases: object, lines: object, root_line: int | None) -> Itera
 
 def _json_lines(source: str) -> Iterator[tuple[int | None, object, str | None]]:
     try:
-        stream = open(source, "rb")
+        with open(source, "rb") as stream:
+            if b"\x00" in stream.read(SNIFF_BYTES):
+                yield None, None, tr("不是文本文件（含有二进制内容），无法作为档案读取",
+                                     "not a text file (binary content); cannot be read as a dossier")
+                return
+            stream.seek(0)
+            yield from _json_line_entries(stream)
     except OSError as error:
         yield None, None, tr(f"无法读取文件：{error.strerror or error}", f"cannot read the file: {error.strerror or error}")
-        return
-    with stream:
-        if b"\x00" in stream.read(SNIFF_BYTES):
-            yield None, None, tr("不是文本文件（含有二进制内容），无法作为档案读取",
-                                 "not a text file (binary content); cannot be read as a dossier")
-            return
-        stream.seek(0)
-        yield from _json_line_entries(stream)
 
 
 def _json_line_entries(stream: IO[bytes]) -> Iterator[tuple[int | None, object, str | None]]:
