@@ -177,6 +177,10 @@ class _RuleChecker:
         if _base(key_type) not in TEXTUAL | {ANY}:
             self.error("type.lookup_key", "政策表的行要用文字查找（如 户.主要致贫原因）",
                        "a policy table row is looked up by text", node.key.span)
+        elif isinstance(key, ast.Literal) and isinstance(key.value, str) and table.row_key(key.value) is None:
+            hint = _hint(key.value, list(table.rows))
+            self.error("policy.unknown_row", f"政策表“{table.label}”没有“{key.value}”这一行{hint}",
+                       f"policy table '{table.key}' has no row '{key.value}'{hint}", node.key.span)
         type_name = _policy_type(column.type)
         return dataclasses.replace(node, key=key, table_key=table.key, column_key=column.key,
                                    type=type_name), type_name

@@ -150,6 +150,8 @@ class _Pattern:
         self.alias_of: dict[str, str] = {}         # entity key (as written) → alias
 
     def add(self, alias: str, fact_type: str, conditions: list[dict]) -> str:
+        # A joined record must reach the ruleset even when no field of it is read.
+        self.compiler.fields.setdefault(fact_type, set())
         self.order.append(alias)
         self.type_of[alias] = fact_type
         self.conditions[alias] = [{"t": fact_type}] + conditions
@@ -403,6 +405,7 @@ class _RuleCompiler:
                 pattern.alias_of[node.entity] = saved[node.entity]
             else:
                 pattern.alias_of.pop(node.entity, None)
+        self.fields.setdefault(fact_type, set())
         if node.kind == "any":
             pattern.order.append(name)
             pattern.type_of[name] = fact_type

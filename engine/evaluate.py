@@ -41,6 +41,8 @@ class Household:
     policy_refs: dict[str, str]                # parameter key → reference text
     policies: object                           # dangka.policy.Policies, for table look-ups
     derived: set[str] = field(default_factory=set)
+    year: int | None = None
+    province: str | None = None
 
     def of(self, entity_key: str) -> list[contract.Record]:
         """The records of an entity or a view, in dossier order."""
@@ -154,7 +156,9 @@ class Evaluator:
         key = self.eval(node.key, binding, reads)
         if isinstance(key, Missing):
             return key
-        value = self.household.policies.table(node.table_key).get(key, node.column_key)
+        # Table cells may follow a parameter by year and province (microcredit's maximum age).
+        value, _reference = self.household.policies.table(node.table_key).lookup(
+            key, node.column_key, self.household.year, self.household.province)
         if reads.recording:
             path = f"policy.{node.table_key}[{key}].{node.column_key}"
             if value is None:

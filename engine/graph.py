@@ -51,6 +51,9 @@ class ResponsibilityGraph:
         # helper id → Counter[(year, village key)]: households of this part, and of merged parts.
         self._own: dict[str, Counter] = {}
         self._merged: dict[str, Counter] = {}
+        # Without a registry nothing can be known about registration, villages or the card's
+        # agreement with it: links then carry only what the dossiers themselves show (loads).
+        self.has_registry = isinstance(registry, dict)
         registry = registry if isinstance(registry, dict) else {}
         for unit in _entries(registry, "units"):
             self._add_unit(unit)
@@ -317,6 +320,11 @@ class ResponsibilityGraph:
 
     def _links(self, key, year, helper_ids, contacts, load_limit) -> dict:
         helpers = [self._helper_facts(helper_id, year) for helper_id in helper_ids]
+        if not self.has_registry:
+            return {"helpers": [{"helper_id": helper["helper_id"], "load": self.helper_load(helper["helper_id"], year)}
+                                for helper in helpers],
+                    "village": None, "registry_contacts": None, "card": [],
+                    "chains": {"helpers": {}, "village": "", "household": household_chain(helpers)}}
         village = self.village(key)
         registry_contacts = {
             LEADER_ROLE: _contact(village["group_leader_name"], village["group_leader_phone"]),

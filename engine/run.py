@@ -134,7 +134,8 @@ class Engine:
         head = records.get(HOUSEHOLD, [None])[0]
         values = head.values if head is not None else {}
         policy = self.knowledge.policies.resolve(values.get("year"), values.get("province"))
-        return Household(records, policy, {}, self.knowledge.policies)
+        return Household(records, policy, {}, self.knowledge.policies,
+                         year=values.get("year"), province=values.get("province"))
 
     def facts(self, household: Household, plan: RulesetPlan, sid: str, slots: dict) -> list[dict]:
         facts = []

@@ -184,3 +184,22 @@ def test_an_or_of_values_beside_a_reference_to_another_fact_is_split(tmp_path, c
     assert Engine(knowledge).check(clean_dossier).fired == set()
     clean_dossier["members"][2]["birth_date"] = "2006-03-15"  # 11 on 31 December 2017
     assert Engine(knowledge).check(clean_dossier).fired == {"T-1"}
+
+
+def test_a_record_joined_without_reading_its_fields_still_reaches_the_engine(tmp_path, clean_dossier):
+    path = _write(tmp_path, '规则 FORM-T-001 "t"\n 类别 form.inconsistent\n 严重程度 中\n 依据 "x"\n'
+                            ' 如果 收入.转移性收入合计 - 收入.转移性收入计算合计 > 1\n')
+    knowledge = Knowledge.load([path])
+    assert "income" in knowledge.plans[0].fields
+    clean_dossier["income"]["transfer_total"] = 1200
+    assert Engine(knowledge).check(clean_dossier).fired == {"FORM-T-001"}
+
+
+def test_table_cells_follow_the_year(tmp_path, clean_dossier):
+    """扶贫小额信贷's maximum age is 60 until 2018 and 65 from 2019 (a parameter by year)."""
+    path = _write(tmp_path, '规则 PLAN-T-001 "t"\n 类别 plan.capacity_mismatch\n 严重程度 低\n 依据 "x"\n'
+                            ' 如果 政策.帮扶措施[扶贫小额信贷].最高年龄 = 65\n')
+    engine = Engine(Knowledge.load([path]))
+    assert engine.check(clean_dossier).fired == set()
+    clean_dossier["year"] = 2019
+    assert engine.check(clean_dossier).fired == {"PLAN-T-001"}
