@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--counties", type=int, help=f"县的个数（默认每 {synth.HOUSEHOLDS_PER_COUNTY} 户一个县）")
     parser.add_argument("--only-defects", help="只注入这些问题，逗号分隔（见 --list-defects）")
     parser.add_argument("--out", help="输出的 .jsonl 文件，- 为标准输出")
-    parser.add_argument("--registry-out", help="同时写出帮扶责任体系登记表（YAML）")
+    parser.add_argument("--registry-out",
+                        help="同时写出帮扶责任体系登记表：.json 为 JSON，其他为 YAML（YAML 登记表超过 2 MB 时核查工具不读，大数据量请用 .json）")
     parser.add_argument("--jobs", type=int, default=1, help="并行进程数（输出与单进程相同）")
     parser.add_argument("--list-defects", action="store_true", help="列出可注入的问题类型后退出")
     return parser
@@ -62,9 +63,12 @@ def write_households(arguments: dict, out, jobs: int) -> None:
 
 def write_registry(arguments: dict, path: str) -> None:
     registry = synth.generate_registry(**arguments)
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     with open(path, "w", encoding="utf-8") as out:
+        if path.lower().endswith(".json"):
+            json.dump(registry, out, ensure_ascii=False, separators=(",", ":"))
+            return
         out.write("# 帮扶责任体系登记表（由 benchmarks/generate.py 生成，与同参数生成的档案对应）\n")
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
         yaml.dump(registry, out, Dumper=dumper, allow_unicode=True, sort_keys=False, width=1000)
 
 

@@ -674,8 +674,11 @@ _VOCATIONAL = ("中职一年级", "中职二年级", "中职三年级")
 _COLLEGE = ("高职一年级", "高职二年级", "高职三年级")
 _MIDDLE_SCHOOL = ("七年级", "八年级", "九年级")
 _OPINIONS = ("经入户核查，情况属实", "情况属实，同意纳入", "经核查，信息准确", "已入户核实，符合识别标准")
-_CAUSE_WEIGHTS = {"因病": 42, "因残": 7, "因学": 9, "因灾": 3, "缺土地": 3, "缺水": 2, "缺技术": 11,
-                  "缺劳力": 9, "缺资金": 11, "交通条件落后": 2, "自身发展动力不足": 2}
+# Weights of the causes a household's profile supports (beyond the shares made to fit below).
+_CAUSE_WEIGHTS = {"因病": 30, "因残": 10, "因学": 45, "因灾": 3, "缺土地": 3, "缺水": 2, "缺技术": 11,
+                  "缺劳力": 14, "缺资金": 11, "交通条件落后": 2, "自身发展动力不足": 2}
+_ILLNESS_SHARE = 0.30
+_DISABILITY_SHARE = 0.04
 # Causes that may also be listed as other causes: each is a fact about the members.
 _OTHER_CAUSES = ("因病", "因残", "因学", "缺技术", "缺资金", "缺劳力")
 _ABLE = ("普通劳动力", "技能劳动力")
@@ -993,12 +996,23 @@ class _HouseholdBuilder:
             if self.shape.cause == "因病":
                 self._make_ill(members)
             return self.shape.cause
+        roll = self.rng.random()
         supported = self._supported_causes(members)
-        if not supported:
-            # Nothing else explains the household's poverty: illness is the commonest cause there is.
+        # Illness and disability are the commonest primary causes (about 42% and 6% nationally in
+        # 2015), more than the members' own draws yield; the household is made to fit them.
+        if roll < _ILLNESS_SHARE or not supported:
             self._make_ill(members)
             return "因病"
+        if roll < _ILLNESS_SHARE + _DISABILITY_SHARE:
+            self._make_disabled(members)
+            return "因残"
         return _cause_table(tuple(supported)).pick(self.rng)
+
+    def _make_disabled(self, members: list[_Person]) -> None:
+        if not any(p.health == "残疾" for p in members):
+            person = _pick(self.rng, [p for p in members if p.age >= 16] or members)
+            self._disable(person)
+            self._labor(person)
 
     def _make_ill(self, members: list[_Person]) -> None:
         if not any(p.ill for p in members):
@@ -1709,26 +1723,28 @@ def generate_registry(seed: int = 0, *, n: int, defect_rate: float = 0.3, start_
                       counties: int | None = None, only_defects: list[str] | None = None) -> dict:
     """The responsibility registry matching generate() called with the same arguments.
 
-    Lists every unit of the run's counties, every helper its households name (an overloaded
-    helper once, with all the households of its team) and every village of the layout; villages
+    Lists the villages the households live in, the units of their counties and every helper the
+    households name (an overloaded helper once, with all the households of its team); villages
     drawn for the village_no_secretary defect have no first secretary.
     """
     layout, plan = _prepare(n, seed, defect_rate, start_index, counties, only_defects)
     end = start_index + n
-    units: dict[str, _Unit] = {}
-    for county_index, county in enumerate(layout.counties):
-        for unit in _county_units(county, layout.townships[county_index]):
-            units.setdefault(unit.id, unit)
+    villages: dict[str, Village] = {}
     helpers: dict[str, _Helper] = {}
     for index in range(start_index, end):
         village, slot = layout.place(index)
+        villages.setdefault(village.code, village)
         overloaded = plan.team_overloaded(seed, layout.team_start(index), end)
         helper = _helper(layout, village, _helper_number(slot, overloaded))
         helpers.setdefault(helper.id, helper)
+    units: dict[str, _Unit] = {}
+    for county_index in sorted({village.county_index for village in villages.values()}):
+        for unit in _county_units(layout.counties[county_index], layout.townships[county_index]):
+            units.setdefault(unit.id, unit)
     return {
         "units": [{"id": u.id, "name": u.name, "level": u.level} for u in units.values()],
         "helpers": [helper.registry_entry() for helper in helpers.values()],
-        "villages": [_registry_village(layout, plan, village) for village in layout.villages],
+        "villages": [_registry_village(layout, plan, village) for village in villages.values()],
     }
 
 

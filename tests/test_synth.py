@@ -476,6 +476,8 @@ def test_registry_covers_every_helper_and_village(clean_households, clean_regist
     assert {helper for h in clean_households for helper in h["helpers"]} == helpers
     assert all(h["unit"] in units for h in clean_registry["helpers"])
     assert all(v["first_secretary"]["unit"] in units for v in clean_registry["villages"])
+    lived_in = {tuple(h["region"][key] for key in ("county", "township", "village")) for h in clean_households}
+    assert {(v["county"], v["township"], v["village"]) for v in clean_registry["villages"]} == lived_in
     levels = {u["level"] for u in clean_registry["units"]}
     assert levels == {"省直", "市直", "县直", "乡镇"}
 
@@ -570,6 +572,12 @@ def test_cli_writes_the_generated_households_and_registry(generate_cli, tmp_path
     assert "\\u" not in lines[0]
     expected = synth.generate_registry(seed=4, n=50, defect_rate=0.5)
     assert yaml.safe_load(registry.read_text(encoding="utf-8")) == expected
+
+
+def test_cli_writes_a_json_registry_for_big_runs(generate_cli, tmp_path):
+    registry = tmp_path / "registry.json"
+    assert generate_cli.main(["--n", "40", "--out", str(tmp_path / "d.jsonl"), "--registry-out", str(registry)]) == 0
+    assert json.loads(registry.read_text(encoding="utf-8")) == synth.generate_registry(n=40)
 
 
 def test_cli_in_parallel_writes_the_same_bytes(generate_cli, tmp_path, monkeypatch):
