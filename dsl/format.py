@@ -62,7 +62,7 @@ class _Printer:
         if isinstance(node, ast.Negative):
             return f"-{self.expr(node.operand, 7)}", 7
         if isinstance(node, ast.Compare):
-            op = {"==": "="}.get(node.op, node.op)
+            op = {"==": "=", "!=": "≠" if self.language == "zh" else "!="}.get(node.op, node.op)
             return f"{self.expr(node.left, 5)} {op} {self.expr(node.right, 5)}", 4
         if isinstance(node, ast.MemberOf):
             keyword = words["not_in"] if node.negated else words["in"]
@@ -74,7 +74,8 @@ class _Printer:
         if isinstance(node, ast.And):
             return f" {words['and']} ".join(self.expr(item, 3) for item in node.items), 2
         if isinstance(node, ast.Or):
-            return f" {words['or']} ".join(self.expr(item, 2) for item in node.items), 1
+            # 并且 binds tighter than 或者, but readers should not have to know: bracket it anyway.
+            return f" {words['or']} ".join(self.expr(item, 3) for item in node.items), 1
         if isinstance(node, ast.Quantifier):
             return f"{words[node.kind]} {node.entity_name} {words['where']} ({self.expr(node.where)})", 9
         if isinstance(node, ast.Count):
@@ -99,14 +100,58 @@ class _Printer:
         return quote(str(value))
 
     def condition(self, node: ast.Node) -> str:
-        """The condition on one line if it fits, else one conjunct per line."""
+        """The 如果 clause: parts joined by 并且/或者 at the top go one per line; inner parts are
+        broken (aligned under their bracket) only when a line would pass WIDTH columns."""
         keyword = self.words["condition"]
-        flat = self.expr(node)
-        if len(flat) + len(keyword) + 3 <= WIDTH or not isinstance(node, ast.And):
-            return f"{INDENT}{keyword} {flat}"
-        lines = [f"{INDENT}{keyword} {self.expr(node.items[0], 3)}"]
-        lines.extend(f"{INDENT * 2}{self.words['and']} {self.expr(item, 3)}" for item in node.items[1:])
+        if not isinstance(node, (ast.And, ast.Or)) or len(node.items) < 2:
+            return "\n".join(self.block(node, display_width(f"{INDENT}{keyword} "), first=f"{INDENT}{keyword} "))
+        joiner = self.words["and"] if isinstance(node, ast.And) else self.words["or"]
+        lines = self.block(node.items[0], display_width(f"{INDENT}{keyword} "), 3, first=f"{INDENT}{keyword} ")
+        lead = f"{INDENT * 2}{joiner} "
+        for item in node.items[1:]:
+            lines.extend(self.block(item, display_width(lead), 3, first=lead))
         return "\n".join(lines)
+
+    def block(self, node: ast.Node, column: int, parent_strength: int = 0, first: str = "") -> list[str]:
+        """Lines for a node whose first line starts at `column` after the text `first`."""
+        flat = self.expr(node, parent_strength)
+        if column + display_width(flat) <= WIDTH:
+            return [first + flat]
+        _text, strength = self._expr(node)
+        if strength < parent_strength:
+            inner = self.block(node, column + 1, 0, first + "(")
+            inner[-1] += ")"
+            return inner
+        words = self.words
+        if isinstance(node, (ast.And, ast.Or)):
+            joiner = words["and"] if isinstance(node, ast.And) else words["or"]
+            lines = self.block(node.items[0], column, 3, first)
+            for item in node.items[1:]:
+                lead = " " * column + joiner + " "
+                lines.extend(self.block(item, display_width(lead), 3, lead))
+            return lines
+        if isinstance(node, (ast.Quantifier, ast.Count, ast.Sum)) and node.where is not None:
+            if isinstance(node, ast.Quantifier):
+                head = f"{words[node.kind]} {node.entity_name} {words['where']} ("
+            elif isinstance(node, ast.Count):
+                head = f"{words['count']} {node.entity_name} {words['where']} ("
+            else:
+                head = f"{words['sum']} {node.path.text} {words['where']} ("
+            lines = self.block(node.where, column + display_width(head), 0, first + head)
+            lines[-1] += ")"
+            return lines
+        if isinstance(node, ast.Not):
+            head = f"{words['not']} "
+            return self.block(node.operand, column + display_width(head), 3, first + head)
+        if isinstance(node, (ast.Compare, ast.Binary, ast.MemberOf, ast.IsEmpty)):
+            left = node.left if isinstance(node, (ast.Compare, ast.Binary)) else \
+                node.item if isinstance(node, ast.MemberOf) else node.operand
+            left_strength = _ARITH_STRENGTH.get(getattr(node, "op", ""), 5)
+            left_flat = self.expr(left, left_strength)
+            lines = self.block(left, column, left_strength, first)
+            lines[-1] += flat[len(left_flat):]
+            return lines
+        return [first + flat]
 
     def rule(self, rule: ast.Rule) -> str:
         words = self.words
@@ -147,6 +192,11 @@ class _Printer:
         return self.words["sep"].join(name if _WORD.match(name) else quote(name) for name in names)
 
 
+def display_width(text: str) -> int:
+    """Columns a line takes in an editor: Chinese characters take two."""
+    return sum(2 if ord(ch) >= 0x1100 else 1 for ch in text)
+
+
 def quote(text: str) -> str:
     """Text in the first kind of quotes it does not contain."""
     for left, right in (('"', '"'), ("「", "」"), ("“", "”")):
@@ -164,23 +214,31 @@ def _language(chunk: str) -> str:
     return "zh"
 
 
-def _comments(chunk: str) -> tuple[list[str], list[str]]:
-    """A chunk's comments: those within its rule, and those after its last line of rule text.
+def _comments(chunk: str) -> tuple[list[str], list[list[str]]]:
+    """A chunk's comments: those within its rule, and the groups after its last line of rule text.
 
-    The trailing ones stand above the next rule in the file, so they go with it.
+    Trailing groups stand above the next rule in the file. Groups are separated by blank lines;
+    a group followed by a blank line is a heading of its own and stays apart from the rule.
+    The last group is empty when the rule follows a blank line.
     """
     lines = chunk.split("\n")
     last_code = max((index for index, line in enumerate(lines)
                      if line.strip() and not line.strip().startswith("#")), default=-1)
-    within, trailing = [], []
+    within: list[str] = []
+    groups: list[list[str]] = [[]]
     for index, line in enumerate(lines):
         stripped = line.strip()
-        if stripped.startswith("#"):
-            (within if index < last_code else trailing).append(stripped)
+        if index > last_code:
+            if stripped.startswith("#"):
+                groups[-1].append(stripped)
+            elif not stripped and groups[-1] and index < len(lines) - 1:
+                groups.append([])
+        elif stripped.startswith("#"):
+            within.append(stripped)
         elif "#" in _STRINGS.sub("", line):
             code = _STRINGS.sub(lambda match: "_" * len(match.group()), line)
             within.append(line[code.index("#"):].strip())
-    return within, trailing
+    return within, groups
 
 
 def format_text(text: str, filename: str) -> str:
@@ -198,14 +256,18 @@ def format_text(text: str, filename: str) -> str:
     blocks = []
     carried: list[str] = []
     for _first_line, chunk in split_rules(text):
-        within, trailing = _comments(chunk)
+        within, groups = _comments(chunk)
         has_rule = any(line.strip() and not line.strip().startswith("#") for line in chunk.split("\n"))
         if has_rule:
             printed = _Printer(_language(chunk)).rule(next(rules))
             blocks.append("\n".join(carried + within + [printed]))
-            carried = trailing
+            carried = []
         else:
-            carried = carried + within + trailing
+            groups[0] = within + groups[0]
+        for group in groups[:-1]:
+            if group:
+                blocks.append("\n".join(group))
+        carried = groups[-1]
     if carried:
         blocks.append("\n".join(carried))
     return "\n\n".join(blocks).rstrip() + "\n"

@@ -28,7 +28,7 @@ def test_comments_and_english_keywords_are_kept():
     text = ('# 文件说明\n\nrule A-1 "t"   # 行尾注释\n    basis "b"\n  when household.year>2016\n  conclude x\n'
             '# 下一条\n规则 B-1 "u"\n 依据 "b"\n 如果 户.x\n 结论 y\n')
     formatted = format_text(text, "c.rules")
-    assert formatted == ('# 文件说明\n# 行尾注释\nrule A-1 "t"\n  basis "b"\n  when household.year > 2016\n  conclude x\n\n'
+    assert formatted == ('# 文件说明\n\n# 行尾注释\nrule A-1 "t"\n  basis "b"\n  when household.year > 2016\n  conclude x\n\n'
                          '# 下一条\n规则 B-1 "u"\n  依据 "b"\n  如果 户.x\n  结论 y\n')
 
 
@@ -37,6 +37,24 @@ def test_fmt_command_rewrites_and_checks(tmp_path, capsys):
     path.write_text('规则 A-1 "t"\n 依据 "b"\n 如果 户.年度>2016 并且(户.家庭人数<2)\n 结论 x\n', encoding="utf-8")
     assert main(["fmt", "--check", str(path)]) == 1
     assert main(["fmt", str(path)]) == 0
-    assert "如果 户.年度 > 2016 并且 户.家庭人数 < 2" in path.read_text(encoding="utf-8")
+    assert "  如果 户.年度 > 2016\n    并且 户.家庭人数 < 2\n" in path.read_text(encoding="utf-8")
     assert main(["fmt", "--check", str(path)]) == 0
     capsys.readouterr()
+
+
+def test_shipped_rule_files_are_in_canonical_layout(capsys):
+    assert main(["fmt", "--check", str(default_rules_dir())]) == 0, capsys.readouterr().out
+
+
+def test_long_conditions_break_inside_brackets_aligned():
+    text = ('规则 A-1 "t"\n 依据 "b"\n 如果 户.年度 > 1 并且 存在 成员 满足 (成员.健康状况 属于 {长期慢性病, 患有大病} '
+            '并且 成员.年龄 >= 政策.劳动年龄下限 并且 成员.年龄 <= 政策.劳动年龄上限 并且 成员.劳动技能 属于 {普通劳动力})\n 结论 x\n')
+    formatted = format_text(text, "b.rules")
+    lines = formatted.split("\n")
+    assert lines[2] == "  如果 户.年度 > 1"
+    assert lines[3] == "    并且 存在 成员 满足 (成员.健康状况 属于 {长期慢性病, 患有大病}"
+    opening = lines[3].index("(") + 1
+    from dangka.dsl.format import display_width
+    assert [display_width(line) - display_width(line.lstrip()) for line in lines[4:7]] == \
+        [display_width(lines[3][:opening])] * 3
+    assert parse_rules(formatted, "b")[0].rules == parse_rules(text, "b")[0].rules
