@@ -26,7 +26,7 @@ def test_field_case_gives_cause_and_capacity_findings(sample_engine, sample_know
     first = capacity[0]
     assert set(first) >= {"rule", "category", "severity", "title", "message", "evidence", "basis", "source", "recommend"}
     assert first["category"] == "plan.capacity_mismatch" and first["severity"] == "high"
-    assert first["source"].endswith("engine_sample.rules:13")
+    assert first["source"].endswith("engine_sample.rules:12")
     assert "张德福 73 岁" in first["message"]
     assert {"path": "members[0].age", "value": 73} in first["evidence"]
     assert {"path": "policy.working_age_max", "value": 60} in first["evidence"]
