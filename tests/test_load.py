@@ -161,6 +161,21 @@ def test_a_100_mb_document_is_refused_without_reading_it(tmp_path, suffix):
     pinned(only_error(load(huge, seconds=2)), rf"文件过大（100.0 MB），单个 {suffix[1:].upper()} 文件不能超过 {limit} MB")
 
 
+def test_a_yaml_file_just_under_the_size_limit_loads_in_seconds(tmp_path, examples_dir):
+    lines = (examples_dir / "clean.yaml").read_text(encoding="utf-8").splitlines()[1:]
+    body = "\n".join("    " + line for line in lines)
+    households, size = [], 0
+    while size < MAX_DOCUMENT_BYTES["yaml"] - 20_000:
+        households.append("  - " + body.replace("HN-410727-0101-001", f"HN-{len(households)}", 1).lstrip())
+        size += len(households[-1].encode()) + 1
+    path = tmp_path / "village.yaml"
+    path.write_text("households:\n" + "\n".join(households) + "\n", encoding="utf-8")
+    assert path.stat().st_size < MAX_DOCUMENT_BYTES["yaml"]
+    loaded = load(path, seconds=20)
+    assert len(loaded) == len(households) > 300
+    assert all(item.error is None for item in loaded)
+
+
 def test_a_100_mb_json_line_is_skipped_and_the_next_line_loads(tmp_path, examples_dir):
     dossier = yaml.safe_load((examples_dir / "clean.yaml").read_text(encoding="utf-8"))
     path = tmp_path / "long.jsonl"
