@@ -5,7 +5,9 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 
+from dangka.engine.cache import ResultCache, entry_key
 from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.knowledge import Knowledge
 from dangka.engine.evaluate import Household
@@ -54,7 +56,7 @@ def error_entry(loaded: Loaded) -> dict:
 
 
 def build_graph(paths: Iterable[str], registry: dict | None) -> ResponsibilityGraph:
-    """Pass 1: every household of the run linked to its helpers, so loads cover the whole run."""
+    """Pass 1 for a few households: every household of the run linked to its helpers (for explain)."""
     graph = ResponsibilityGraph(registry)
     for loaded in iter_inputs(paths):
         if loaded.dossier is not None:
@@ -62,69 +64,110 @@ def build_graph(paths: Iterable[str], registry: dict | None) -> ResponsibilityGr
     return graph
 
 
+def household_loads(dossiers: Iterable[dict]) -> dict[str, int]:
+    """Pass 1 of one part of a run: its helpers' household counts (ResponsibilityGraph.loads)."""
+    part = ResponsibilityGraph(None)
+    for dossier in dossiers:
+        part.add_household(dossier)
+    return part.loads()
+
+
+def run_graph(paths: Iterable[str], registry: dict | None) -> ResponsibilityGraph:
+    """Pass 1 of a whole run with flat memory: the registry's graph with every helper's load of the run.
+
+    Households are linked in throwaway parts of LOAD_PART households whose counts are merged, so the
+    graph keeps the registry and the counts, not a node per household; `links` is the same as
+    `build_graph`'s (input already refuses a repeated household id, so no part sees one twice).
+    """
+    graph = ResponsibilityGraph(registry)
+    dossiers = (loaded.dossier for loaded in iter_inputs(paths) if loaded.dossier is not None)
+    while loads := household_loads(islice(dossiers, LOAD_PART)):
+        graph.merge_loads(loads)
+    return graph
+
+
 def check_paths(paths: list[str], registry: dict | None, knowledge: Knowledge,
-                progress: Callable[[int], None] | None = None, jobs: int = 1) -> Iterator[Outcome]:
-    """Pass 2: each household checked with the whole-run graph, in input order; bad input as errors.
+                progress: Callable[[int], None] | None = None, jobs: int = 1,
+                cache: ResultCache | None = None) -> Iterator[Outcome]:
+    """Pass 2: each household checked with the whole run's loads, in input order; bad input as errors.
 
     With jobs > 1, worker processes (each with its own durable_rules host) check windows of
     households while this process reads the next; results come back in input order and memory
-    stays bounded by the window.
+    stays bounded by the window. With a cache, households whose entry is cached are not checked.
     """
-    graph = build_graph(paths, registry)
+    graph = run_graph(paths, registry)
     if jobs <= 1:
         engine = Engine(knowledge)
-        for loaded in iter_inputs(paths):
-            if progress is not None:
-                progress(loaded.index)
-            if loaded.error is not None:
-                yield Outcome(loaded.index, error=error_entry(loaded))
-                continue
-            result = engine.check(loaded.dossier, graph.links(loaded.dossier))
-            yield Outcome(loaded.index, entry=household_entry(loaded.dossier, loaded.source, result, knowledge),
-                          result=result)
+        yield from _checked_windows(paths, graph, knowledge, lambda work: [_check_here(engine, item) for item in work],
+                                    progress, cache)
         return
-    yield from _check_in_workers(paths, graph, knowledge, progress, jobs)
+    global _WORKER_KNOWLEDGE
+    # Workers are forked after the knowledge is compiled, so each inherits it without pickling;
+    # each builds its own durable_rules host on first use (rulesets are per process).
+    _WORKER_KNOWLEDGE = knowledge
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        def check_in_pool(work: list[_Work]) -> list[Outcome]:
+            return pool.map(_worker_check, work, chunksize=max(len(work) // (4 * jobs), 1))
+        yield from _checked_windows(paths, graph, knowledge, check_in_pool, progress, cache)
+
+
+@dataclass
+class _Work:
+    """One household to check: what a worker needs, and the cache key its entry is stored under."""
+
+    index: int
+    source: str
+    dossier: dict
+    links: dict
+    key: str | None = None
 
 
 _WORKER_KNOWLEDGE: Knowledge | None = None
 _WORKER_ENGINE: Engine | None = None
 WINDOW = 512
+LOAD_PART = 10_000
 
 
-def _worker_check(item: tuple[int, str, dict, dict]) -> Outcome:
+def _check_here(engine: Engine, work: _Work) -> Outcome:
+    result = engine.check(work.dossier, work.links)
+    return Outcome(work.index, entry=household_entry(work.dossier, work.source, result, engine.knowledge),
+                   result=result)
+
+
+def _worker_check(work: _Work) -> Outcome:
     global _WORKER_ENGINE
     if _WORKER_ENGINE is None:
         _WORKER_ENGINE = Engine(_WORKER_KNOWLEDGE)
-    index, source, dossier, links = item
-    result = _WORKER_ENGINE.check(dossier, links)
-    return Outcome(index, entry=household_entry(dossier, source, result, _WORKER_KNOWLEDGE))
+    result = _WORKER_ENGINE.check(work.dossier, work.links)
+    return Outcome(work.index, entry=household_entry(work.dossier, work.source, result, _WORKER_KNOWLEDGE))
 
 
-def _check_in_workers(paths, graph, knowledge, progress, jobs) -> Iterator[Outcome]:
-    global _WORKER_KNOWLEDGE
-    # Workers are forked after the knowledge is compiled, so each inherits it without pickling;
-    # each builds its own durable_rules host on first use (rulesets are per process).
-    _WORKER_KNOWLEDGE = knowledge
-    context = multiprocessing.get_context("fork")
-    with context.Pool(jobs) as pool:
-        window: list = []
-        for loaded in iter_inputs(paths):
-            window.append(loaded)
-            if len(window) >= WINDOW:
-                yield from _run_window(pool, window, graph, progress)
-                window = []
-        if window:
-            yield from _run_window(pool, window, graph, progress)
-
-
-def _run_window(pool, window: list[Loaded], graph, progress) -> Iterator[Outcome]:
-    work = [(loaded.index, loaded.source, loaded.dossier, graph.links(loaded.dossier))
-            for loaded in window if loaded.error is None]
-    checked = iter(pool.map(_worker_check, work, chunksize=max(len(work) // (4 * (pool._processes or 1)), 1)))
-    for loaded in window:
-        if progress is not None:
-            progress(loaded.index)
-        if loaded.error is not None:
-            yield Outcome(loaded.index, error=error_entry(loaded))
-        else:
-            yield next(checked)
+def _checked_windows(paths, graph: ResponsibilityGraph, knowledge: Knowledge,
+                     check: Callable[[list[_Work]], list[Outcome]], progress, cache) -> Iterator[Outcome]:
+    """Windows of WINDOW input items: cached entries taken, the rest checked by `check`, all in input order."""
+    inputs = iter_inputs(paths)
+    while window := list(islice(inputs, WINDOW)):
+        done: dict[int, Outcome] = {}
+        work = []
+        for loaded in window:
+            if loaded.error is not None:
+                done[loaded.index] = Outcome(loaded.index, error=error_entry(loaded))
+                continue
+            item = _Work(loaded.index, loaded.source, loaded.dossier, graph.links(loaded.dossier))
+            if cache is not None:
+                item.key = entry_key(item.dossier, item.links, knowledge.digest)
+                entry = cache.get(item.key, item.source)
+                if entry is not None:
+                    done[loaded.index] = Outcome(loaded.index, entry=entry)
+                    continue
+            work.append(item)
+        for item, outcome in zip(work, check(work)):
+            if cache is not None:
+                cache.put(item.key, outcome.entry)
+            done[outcome.index] = outcome
+        if cache is not None:
+            cache.commit()
+        for loaded in window:
+            if progress is not None:
+                progress(loaded.index)
+            yield done[loaded.index]
