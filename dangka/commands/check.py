@@ -5,23 +5,42 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
 
 from dangka.commands.common import Progress, add_knowledge_arguments, load_knowledge, registry_for, require_paths
-from dangka.engine.batch import check_paths
+from dangka.engine.batch import Outcome, check_paths
+from dangka.engine.cache import ResultCache
+from dangka.engine.knowledge import Knowledge
+from dangka.errors import UsageError
 from dangka.findings import document
+from dangka.i18n import tr
+from dangka.mask import mask_value
 from dangka.output import write_text
 from dangka.report import masked_report
-from dangka.report.text import render_text, use_colour
+# The text report's pieces for one household; render_text needs the whole document.
+from dangka.report.text import _household_lines, _Paint, _village_key, render_text, use_colour
 
 HELP = {"check": "核查档案，列出每户的问题、依据和建议措施"}
+
+# Formats written household by household (memory stays flat); the others need the whole document.
+STREAMED_FORMATS = ("text", "json")
 
 
 def add_arguments(name: str, parser) -> None:
     parser.add_argument("paths", nargs="+", metavar="路径", help="档案文件或文件夹（YAML、JSON、JSON Lines）")
     parser.add_argument("--registry", metavar="文件", help="帮扶责任体系登记表（默认：所查文件夹中的 registry.yaml）")
-    parser.add_argument("--format", choices=["text", "json", "html", "xlsx"], default="text", help="输出格式")
+    parser.add_argument("--format", choices=["text", "json", "html", "xlsx"], default="text",
+                        help="输出格式（text、json 逐户写出，内存不随户数增长；html、xlsx 需先汇总全部结果）")
     parser.add_argument("--out", metavar="文件", help="写入文件（默认输出到屏幕；xlsx 必须给出）")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="并行进程数（默认：全部核心）")
+    parser.add_argument("--engine", choices=["local", "dask"], default="local",
+                        help="核查引擎：local 为本机进程（默认），dask 为 Dask 集群（需 --scheduler）")
+    parser.add_argument("--scheduler", metavar="地址", help="Dask 调度器地址，如 tcp://10.0.0.1:8786（与 --engine dask 同用）")
+    parser.add_argument("--cache", metavar="文件夹", help="结果缓存：档案、知识库和帮扶负担都未变的户不再重新核查")
     parser.add_argument("--no-mask", action="store_true", help="不遮盖身份证号和电话号码")
     add_knowledge_arguments(parser)
 
@@ -29,35 +48,186 @@ def add_arguments(name: str, parser) -> None:
 def run(args) -> int:
     require_paths(args.paths)
     if args.format == "xlsx" and not args.out:
-        from dangka.errors import UsageError
-        from dangka.i18n import tr
         raise UsageError(tr("xlsx 格式需要用 --out 指定文件", "--format xlsx needs --out FILE"))
+    if args.scheduler and args.engine != "dask":
+        raise UsageError(tr("--scheduler 需与 --engine dask 一起使用", "--scheduler goes with --engine dask"))
     knowledge = load_knowledge(args)
     registry = registry_for(args, args.paths)
     progress = Progress(enabled=args.out is not None or args.format != "text")
+    cache = ResultCache(args.cache) if args.cache else None
+    try:
+        outcomes = _outcomes(args, registry, knowledge, progress, cache)
+        if args.format in STREAMED_FORMATS:
+            errors = stream(outcomes, knowledge, args)
+        else:
+            errors = collect_and_emit(outcomes, knowledge, args)
+    finally:
+        if cache is not None:
+            cache.close()
+    progress.done()
+    if cache is not None:
+        sys.stderr.write(tr(f"缓存：{cache.hits} 户取自缓存，{cache.misses} 户重新核查\n",
+                            f"cache: {cache.hits} households from the cache, {cache.misses} checked\n"))
+    return 1 if errors else 0
+
+
+def _outcomes(args, registry, knowledge: Knowledge, progress, cache) -> Iterator[Outcome]:
+    if args.engine == "dask" and args.scheduler:
+        from dangka.engine.distributed import KnowledgeSpec, check_on_cluster
+        spec = KnowledgeSpec.of(knowledge, args.rules, args.policies)
+        return check_on_cluster(args.paths, registry, spec, args.scheduler, progress, cache)
+    if args.engine == "dask":
+        sys.stderr.write(tr("未给出 --scheduler，使用本机引擎核查\n", "no --scheduler given: checking with the local engine\n"))
+    return check_paths(args.paths, registry, knowledge, progress, jobs=args.jobs, cache=cache)
+
+
+def collect_and_emit(outcomes: Iterator[Outcome], knowledge: Knowledge, args) -> list[dict]:
+    """HTML and workbook reports: the whole document first, then the report."""
     entries, errors = [], []
-    for outcome in check_paths(args.paths, registry, knowledge, progress, jobs=args.jobs):
+    for outcome in outcomes:
         if outcome.error is not None:
             errors.append(outcome.error)
         else:
             entries.append(outcome.entry)
-    progress.done()
     report = document(entries, errors, knowledge)
     if not args.no_mask:
         report = masked_report(report)
-    emit(report, args)
-    return 1 if errors else 0
-
-
-def emit(report: dict, args) -> None:
-    if args.format == "json":
-        write_text(json.dumps(report, ensure_ascii=False, indent=2), args.out)
-    elif args.format == "html":
+    if args.format == "html":
         from dangka.report.html import render_html
         write_text(render_html(report, mask=not args.no_mask), args.out)
-    elif args.format == "xlsx":
+    else:
         from dangka.report.xlsx import write_xlsx
         write_xlsx(report, args.out, mask=not args.no_mask)
-    else:
+    return errors
+
+
+def stream(outcomes: Iterator[Outcome], knowledge: Knowledge, args) -> list[dict]:
+    """Text or JSON written household by household; the input errors (few) are kept for the end."""
+    mask = not args.no_mask
+    with open_output(args.out) as out:
         colour = args.out is None and use_colour(sys.stdout)
-        write_text(render_text(report, colour=colour), args.out)
+        writer = JsonWriter(out, knowledge, mask) if args.format == "json" else TextWriter(out, colour, mask)
+        for outcome in outcomes:
+            if outcome.error is not None:
+                writer.tally.errors.append(outcome.error)
+            else:
+                writer.household(outcome.entry)
+        writer.finish()
+    return writer.tally.errors
+
+
+class Tally:
+    """The summary of findings.md counted as households go by (the same as dangka.findings.document's)."""
+
+    def __init__(self) -> None:
+        self.households = 0
+        self.with_findings = 0
+        self.by_category: Counter[str] = Counter()
+        self.by_severity: Counter[str] = Counter()
+        self.errors: list[dict] = []
+
+    def add(self, entry: dict) -> None:
+        self.households += 1
+        self.with_findings += bool(entry["findings"])
+        for finding in entry["findings"]:
+            self.by_category[finding["category"]] += 1
+            self.by_severity[finding["severity"]] += 1
+
+    def summary(self) -> dict:
+        by_category = Counter(self.by_category)
+        if self.errors:
+            by_category["input.invalid"] += len(self.errors)
+        return {
+            "households": self.households,
+            "with_findings": self.with_findings,
+            "errors": len(self.errors),
+            "by_category": dict(sorted(by_category.items())),
+            "by_severity": dict(self.by_severity),
+        }
+
+
+def masked_entry(entry: dict) -> dict:
+    return masked_report({"households": [entry]})["households"][0]
+
+
+class JsonWriter:
+    """The findings document, byte for byte as json.dumps(document, ensure_ascii=False, indent=2) writes it."""
+
+    def __init__(self, out: IO[str], knowledge: Knowledge, mask: bool):
+        self.out = out
+        self.mask = mask
+        self.tally = Tally()
+        header = document([], [], knowledge)
+        head = {"version": header["version"], "knowledge": header["knowledge"]}
+        # The header's text without its closing "\n}", continued by the households list.
+        out.write(_dumps(mask_value(head) if mask else head)[:-2] + ',\n  "households": [')
+
+    def household(self, entry: dict) -> None:
+        self.out.write(",\n    " if self.tally.households else "\n    ")
+        self.tally.add(entry)
+        shown = masked_entry(entry) if self.mask else entry
+        self.out.write(_dumps(shown).replace("\n", "\n    "))
+
+    def finish(self) -> None:
+        self.out.write("\n  ]" if self.tally.households else "]")
+        tail = {"errors": self.tally.errors, "summary": self.tally.summary()}
+        # The tail's text without its opening "{": it continues the document after the households.
+        self.out.write("," + _dumps(mask_value(tail) if self.mask else tail)[1:] + "\n")
+
+
+class TextWriter:
+    """The text report, household by household; a village's heading is written each time the village changes.
+
+    For input grouped by village (as exports and generated data are) this is the text that
+    dangka.report.text.render_text writes for the whole document.
+    """
+
+    def __init__(self, out: IO[str], colour: bool, mask: bool):
+        self.out = out
+        self.mask = mask
+        self.paint = _Paint(colour)
+        self.tally = Tally()
+        self.village: tuple[str, str, str] | None = None
+
+    def household(self, entry: dict) -> None:
+        self.tally.add(entry)
+        shown = masked_entry(entry) if self.mask else entry
+        village = _village_key(shown)
+        if village != self.village:
+            if self.village is not None:
+                self.out.write("\n")
+            self.out.write(self.paint("bold", "■ " + " ".join(village)) + "\n")
+            self.village = village
+        self.out.write("".join(line + "\n" for line in _household_lines(shown, self.paint)))
+
+    def finish(self) -> None:
+        if self.village is not None:
+            self.out.write("\n")
+        # With no households, render_text writes just what ends the report: the errors and the summary.
+        tail = {"households": [], "errors": self.tally.errors, "summary": self.tally.summary()}
+        self.out.write(render_text(masked_report(tail) if self.mask else tail, colour=self.paint.enabled))
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+@contextmanager
+def open_output(path: str | None) -> Iterator[IO[str]]:
+    """Standard output, or a temporary file beside `path` renamed over it once whole (never half-written)."""
+    if path is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".dangka-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
