@@ -412,7 +412,10 @@ def test_helper_lists_load_and_households(capsys):
 
 def test_helper_overloaded_and_unregistered(capsys):
     assert dangka("helper", "H-001", "--data", str(DATA)) == 0
-    assert "帮扶户数（2017 年度）：7 户，分布在 2 个村，上限 5 户，超过上限" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "帮扶户数（2017 年度）：7 户，分布在 2 个村，上限 5 户，超过上限" in out
+    # the helper's households with what the rulebook finds on them, the overload among it
+    assert "各户的核查结论：" in out and "[RESP-LOAD-001]" in out
     assert dangka("helper", "H-099", "--data", str(DATA)) == 0
     assert "帮扶责任人 H-099（未在帮扶责任体系中登记）" in capsys.readouterr().out
 

@@ -143,7 +143,32 @@ def _helper(args: argparse.Namespace) -> int:
         raise UsageError(tr(f"没有找到帮扶责任人“{args.helper_id}”：登记表和数据中都没有这个编号",
                             f"no helper {args.helper_id!r} in the registry or the data"))
     print("\n".join(_helper_lines(graph, args.helper_id, _LoadLimits(), mask)))
+    print("\n".join(_findings_lines(args, set(graph.helper_households(args.helper_id)), mask)))
     return 1 if invalid else 0
+
+
+def _findings_lines(args: argparse.Namespace, households: set[str], mask: bool) -> list[str]:
+    """What the rulebook finds on the helper's households, household by household."""
+    from dangka.engine.batch import check_paths
+    from dangka.engine.knowledge import Knowledge
+    from dangka.load import find_registry, load_registry
+
+    if not households:
+        return []
+    registry = load_registry(args.registry or find_registry(args.data))
+    lines = [tr("各户的核查结论：", "findings of these households:")]
+    for outcome in check_paths(args.data, registry, Knowledge.load(), jobs=1):
+        entry = outcome.entry
+        if entry is None or entry["id"] not in households:
+            continue
+        if not entry["findings"]:
+            lines.append(f"  {entry['id']}：" + tr("未发现问题", "no findings"))
+            continue
+        lines.append(f"  {entry['id']}：" + tr(f"{len(entry['findings'])} 个问题", f"{len(entry['findings'])} findings"))
+        for finding in entry["findings"]:
+            message = mask_text(finding["message"]) if mask else finding["message"]
+            lines.append(f"    [{finding['rule']}] {finding['title']}：{message}")
+    return lines
 
 
 def _helper_lines(graph: ResponsibilityGraph, helper_id: str, limits: _LoadLimits, mask: bool) -> list[str]:
@@ -163,7 +188,6 @@ def _helper_lines(graph: ResponsibilityGraph, helper_id: str, limits: _LoadLimit
     households = graph.helper_households(helper_id)
     lines.append(f"帮扶的户（{len(households)} 户）：" if households else "帮扶的户：本次数据中没有")
     lines.extend("  " + _household_line(graph, household_id) for household_id in households)
-    lines.append("各户的核查结论请用 dangka check 查看。")
     return lines
 
 
@@ -186,6 +210,6 @@ def _household_line(graph: ResponsibilityGraph, household_id: str) -> str:
     notes = []
     if card_disagrees(links["card"]):
         notes.append("明白卡与登记不符")
-    if not links["village"]["registered"]:
+    if links["village"] is not None and not links["village"]["registered"]:
         notes.append("村未在帮扶责任体系中登记")
     return text + (" —— " + "，".join(notes) if notes else "")
