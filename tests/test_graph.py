@@ -179,12 +179,13 @@ def test_household_added_twice_is_counted_once(registry, households):
     assert (graph.helper_load("H-002"), graph.helper_load("H-004")) == (0, 1)
 
 
-def test_without_registry_every_link_is_unregistered(households):
+def test_without_registry_nothing_is_known_of_registration(households):
+    """No registry given is not "nothing registered": registry facts stay unknown, loads are counted."""
     graph = ResponsibilityGraph(None)
     graph.add_household(households[0])
     links = graph.links(households[0])
-    assert links["helpers"][0]["registered"] is False
-    assert links["village"]["registered"] is False
+    assert "registered" not in links["helpers"][0] and links["helpers"][0]["load"] == 1
+    assert links["village"] is None and links["registry_contacts"] is None
 
 
 def test_household_without_id_is_refused(registry):
