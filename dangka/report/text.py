@@ -80,6 +80,8 @@ def _value(value: object) -> str:
         return "否"
     if value is None:
         return "（空）"
+    if isinstance(value, list):
+        return "、".join(_value(item) for item in value)
     return str(value)
 
 
