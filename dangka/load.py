@@ -117,7 +117,7 @@ def load_registry(path: str) -> dict:
 def _sources(paths: Iterable[str]) -> Iterator[str]:
     """Dossier files in input order; a file named twice (a folder and a file in it) is read once."""
     read: set[str] = set()
-    for path in paths:
+    for path in map(os.fspath, paths):
         for source in _walk(path) if os.path.isdir(path) else [path]:
             # A registry among the files (`dangka check folder/*.yaml`) is the run's registry, not a dossier.
             real = os.path.realpath(source)
