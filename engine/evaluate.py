@@ -43,19 +43,34 @@ class Household:
     derived: set[str] = field(default_factory=set)
     year: int | None = None
     province: str | None = None
+    # policy-table cells by (table, row, column, year, province); the engine shares one cache
+    # among all the households it checks, as the cells are the same few for all of them
+    cells: dict[tuple, object] = field(default_factory=dict, repr=False)
+    _of: dict[str, list] = field(default_factory=dict, repr=False)
 
     def of(self, entity_key: str) -> list[contract.Record]:
         """The records of an entity or a view, in dossier order."""
-        entity = contract.ENTITIES[entity_key]
-        records = self.records.get(entity.base or entity.key, [])
-        if entity.filter is None:
-            return records
-        key, word = entity.filter
-        return [record for record in records if record.values.get(key) == word]
+        found = self._of.get(entity_key)
+        if found is None:
+            entity = contract.ENTITIES[entity_key]
+            found = self.records.get(entity.base or entity.key, [])
+            if entity.filter is not None:
+                key, word = entity.filter
+                found = [record for record in found if record.values.get(key) == word]
+            self._of[entity_key] = found
+        return found
 
     def first(self, entity_key: str) -> contract.Record | None:
         records = self.of(entity_key)
         return records[0] if records else None
+
+    def cell(self, table: str, row: str, column: str) -> object:
+        """A policy-table cell for the household's year and province (cells may follow a
+        parameter by year, such as microcredit's maximum age)."""
+        key = (table, row, column, self.year, self.province)
+        if key not in self.cells:
+            self.cells[key] = self.policies.table(table).lookup(row, column, self.year, self.province)[0]
+        return self.cells[key]
 
 
 @dataclass
@@ -156,9 +171,7 @@ class Evaluator:
         key = self.eval(node.key, binding, reads)
         if isinstance(key, Missing):
             return key
-        # Table cells may follow a parameter by year and province (microcredit's maximum age).
-        value, _reference = self.household.policies.table(node.table_key).lookup(
-            key, node.column_key, self.household.year, self.household.province)
+        value = self.household.cell(node.table_key, key, node.column_key)
         if reads.recording:
             path = f"policy.{node.table_key}[{key}].{node.column_key}"
             if value is None:

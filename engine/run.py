@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import durable_rules_engine
 from durable import engine as durable_engine
 
 from dangka import contract
@@ -70,6 +71,29 @@ class _Rulesets:
                                          {"z": {"t": "_never"}}], "run": self._action(-1)}
         return definition
 
+    def assert_and_run(self, name: str, facts: list[dict]) -> list[tuple[int, dict]]:
+        """Assert facts of many sessions and run every action they make ready, here and now.
+
+        durable_rules runs, inside assert_facts, only the actions of the last session touched;
+        the stock host leaves the rest to a background thread. They are run here instead, one
+        after another, until none is pending.
+        """
+        self.firings = []
+        self.host.assert_facts(name, facts)
+        ruleset = self.host.get_ruleset(name)
+        while True:
+            pending = durable_rules_engine.start_action(ruleset._handle)
+            if not pending:
+                break
+            ruleset._flush_actions(json.loads(pending[0]), {"message": json.loads(pending[1])}, pending[2],
+                                   lambda error, state: None)
+        if self.action_errors:
+            error = self.action_errors.pop()
+            self.action_errors.clear()
+            raise EngineError(tr(f"规则动作出错：{error!r}", f"a rule action failed: {error!r}"))
+        firings, self.firings = self.firings, []
+        return firings
+
     def _action(self, rule_index: int):
         def action(closure):
             # durable_rules swallows exceptions raised in actions; keep them and raise after.
@@ -120,6 +144,7 @@ class Engine:
             _HOSTS[key] = _Rulesets(knowledge)
         self.rulesets = _HOSTS[key]
         self.max_stratum = max((compiled.stratum for compiled in knowledge.rules), default=0)
+        self.cells: dict[tuple, object] = {}
 
     # -- the household as the rules see it --
     def household(self, dossier: dict, links: dict | None = None) -> Household:
@@ -135,7 +160,7 @@ class Engine:
         values = head.values if head is not None else {}
         policy = self.knowledge.policies.resolve(values.get("year"), values.get("province"))
         return Household(records, policy, {}, self.knowledge.policies,
-                         year=values.get("year"), province=values.get("province"))
+                         year=values.get("year"), province=values.get("province"), cells=self.cells)
 
     def facts(self, household: Household, plan: RulesetPlan, sid: str, slots: dict) -> list[dict]:
         facts = []
@@ -182,50 +207,60 @@ class Engine:
 
     # -- running --
     def check(self, dossier: dict, links: dict | None = None) -> HouseholdResult:
-        household = self.household(dossier, links)
-        result = HouseholdResult(household)
-        if not household.records.get(HOUSEHOLD):
-            return result
-        sid = "0"
+        return self.check_many([(dossier, links)])[0]
+
+    def check_many(self, items: list[tuple[dict, dict | None]]) -> list[HouseholdResult]:
+        """Check several households in one pass through each ruleset.
+
+        Each household has its own durable_rules session (sid = its position in `items`), and
+        all their facts go to the engine in one call per ruleset and stratum: the call's fixed
+        cost, most of the engine's time for a single household, is shared. The sessions are
+        emptied afterwards and reused by the next batch.
+        """
+        households = [self.household(dossier, links) for dossier, links in items]
+        results = [HouseholdResult(household) for household in households]
+        active = [index for index, household in enumerate(households) if household.records.get(HOUSEHOLD)]
+        firings: dict[int, list[tuple[int, dict]]] = {index: [] for index in active}
         rulesets = self.rulesets
-        firings: list[tuple[int, dict]] = []
         asserted: dict[str, list[dict]] = {name: [] for name in rulesets.names}
+        sent_derived: dict[tuple[str, int], set[str]] = {}
         try:
-            asserted_derived: dict[str, set[str]] = {name: set() for name in rulesets.names}
             for stratum in range(self.max_stratum + 1):
                 for plan, name in zip(self.knowledge.plans, rulesets.names):
                     if stratum and not any(compiled.stratum == stratum for compiled in plan.rules):
                         continue
                     batch = []
-                    if stratum == 0:
-                        batch = self.facts(household, plan, sid, self.slot_values(household, plan))
-                    for derived in sorted(household.derived - asserted_derived[name]):
-                        batch.append({"sid": sid, "id": f"_d_{derived}", "t": DERIVED_FACT, "name": derived})
-                        asserted_derived[name].add(derived)
-                    batch.append({"sid": sid, "id": f"_go{stratum}", "t": GO, "k": stratum})
-                    rulesets.firings = []
+                    for index in active:
+                        batch.extend(self._stratum_facts(households[index], plan, name, str(index), stratum,
+                                                         sent_derived.setdefault((name, index), set())))
                     asserted[name].extend(batch)
-                    rulesets.host.assert_facts(name, batch)
-                    if rulesets.action_errors:
-                        error = rulesets.action_errors.pop()
-                        rulesets.action_errors.clear()
-                        raise EngineError(tr(f"规则动作出错：{error!r}", f"a rule action failed: {error!r}"))
-                    firings.extend(rulesets.firings)
-                    for rule_index, _facts in rulesets.firings:
+                    for rule_index, facts in rulesets.assert_and_run(name, batch):
+                        index = int(facts[GO]["sid"])
+                        firings[index].append((rule_index, facts))
                         compiled = self.knowledge.rules[rule_index]
                         if compiled.rule.conclude:
-                            household.derived.add(compiled.rule.conclude)
+                            households[index].derived.add(compiled.rule.conclude)
         finally:
             # durable_rules 2.0.28 corrupts its heap in delete_state once a session has held joined
-            # facts (a double free, reproduced in tests/test_run.py's history); retracting the
-            # household's facts empties the session instead, and the one session is reused, so
-            # the number of live sessions never grows past one per ruleset.
+            # facts (a double free); retracting the households' facts empties the sessions
+            # instead, and they are reused, so live sessions never outnumber one batch.
             for name in rulesets.names:
                 if asserted[name]:
                     rulesets.host.retract_facts(name, asserted[name])
-        result.derived = set(household.derived)
-        self._findings(household, firings, result)
-        return result
+        for index in active:
+            results[index].derived = set(households[index].derived)
+            self._findings(households[index], firings[index], results[index])
+        return results
+
+    def _stratum_facts(self, household: Household, plan: RulesetPlan, name: str, sid: str, stratum: int,
+                       sent_derived: set[str]) -> list[dict]:
+        """A household's facts for one ruleset and stratum, ending with the fact that starts it."""
+        batch = self.facts(household, plan, sid, self.slot_values(household, plan)) if stratum == 0 else []
+        for derived in sorted(household.derived - sent_derived):
+            batch.append({"sid": sid, "id": f"_d_{derived}", "t": DERIVED_FACT, "name": derived})
+            sent_derived.add(derived)
+        batch.append({"sid": sid, "id": f"_go{stratum}", "t": GO, "k": stratum})
+        return batch
 
     def _findings(self, household: Household, firings, result: HouseholdResult) -> None:
         evaluator = Evaluator(household)

@@ -116,3 +116,23 @@ def test_two_knowledge_bases_live_in_one_process(tmp_path, sample_engine, cookin
     other = Engine(Knowledge.load([tmp_path]))
     assert fired(other, cooking_dossier) == ["PLAN-X-001"]
     assert "PLAN-X-001" not in fired(sample_engine, cooking_dossier)
+
+
+def test_checking_many_at_once_equals_checking_one_by_one(sample_knowledge):
+    from dangka import synth
+    from dangka.engine.graph import ResponsibilityGraph
+
+    engine = Engine(Knowledge.load())
+    dossiers = list(synth.generate(60, seed=21, defect_rate=0.7))
+    graph = ResponsibilityGraph(synth.generate_registry(seed=21, n=60, defect_rate=0.7))
+    for dossier in dossiers:
+        graph.add_household(dossier)
+    items = [(dossier, graph.links(dossier)) for dossier in dossiers]
+    together = engine.check_many(items)
+    alone = [engine.check(dossier, links) for dossier, links in items]
+
+    def summary(result):
+        return sorted(result.fired), sorted((finding.rule.rule.id, finding.message) for finding in result.findings)
+
+    assert [summary(result) for result in together] == [summary(result) for result in alone]
+    assert any(result.findings for result in together)
