@@ -13,6 +13,8 @@ from fractions import Fraction
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dangka import contract, synth
 from dangka.policy import Policies
@@ -462,6 +464,14 @@ def test_clean_households_are_clean_by_every_rule(clean_oracle, clean_households
     dirty = {key: value for key, value in dirty.items() if value}
     assert dirty == {}
     assert all(synth.household_defects(h) == [] for h in clean_households)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**31), index=st.integers(0, 10**9), counties=st.sampled_from([1, 4, 75, 200]))
+def test_any_household_of_any_run_is_clean_without_defects(policies, seed, index, counties):
+    arguments = {"n": 1, "seed": seed, "defect_rate": 0.0, "start_index": index, "counties": counties}
+    household = next(synth.generate(**arguments))
+    assert Oracle(policies, synth.generate_registry(**arguments), [household]).problems(household) == []
 
 
 def test_clean_households_produce_no_problem_records(clean_households):
