@@ -152,9 +152,17 @@ def test_messages_in_english(tmp_path):
 # -- huge files ----------------------------------------------------------------------------------
 
 
+@pytest.fixture()
+def scratch(tmp_path):
+    """A folder for files too big to keep: emptied after the test (pytest keeps recent runs' tmp_path)."""
+    yield tmp_path
+    for path in tmp_path.iterdir():
+        path.unlink()
+
+
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])
-def test_a_100_mb_document_is_refused_without_reading_it(tmp_path, suffix):
-    huge = tmp_path / f"huge{suffix}"
+def test_a_100_mb_document_is_refused_without_reading_it(scratch, suffix):
+    huge = scratch / f"huge{suffix}"
     with open(huge, "wb") as stream:
         stream.truncate(100 * 1024 * 1024)  # sparse: costs no disk and no time
     limit = MAX_DOCUMENT_BYTES[suffix[1:]] // (1024 * 1024)
@@ -176,9 +184,9 @@ def test_a_yaml_file_just_under_the_size_limit_loads_in_seconds(tmp_path, exampl
     assert all(item.error is None for item in loaded)
 
 
-def test_a_100_mb_json_line_is_skipped_and_the_next_line_loads(tmp_path, examples_dir):
+def test_a_100_mb_json_line_is_skipped_and_the_next_line_loads(scratch, examples_dir):
     dossier = yaml.safe_load((examples_dir / "clean.yaml").read_text(encoding="utf-8"))
-    path = tmp_path / "long.jsonl"
+    path = scratch / "long.jsonl"
     with open(path, "wb") as stream:
         stream.write(b'{"id": "' + b"x" * (100 * 1024 * 1024) + b'"}\n')
         stream.write(json.dumps(dossier, ensure_ascii=False, default=str).encode() + b"\n")
@@ -199,8 +207,8 @@ def _minimal_line(number: int) -> bytes:
     return json.dumps(dossier, ensure_ascii=False).encode() + b"\n"
 
 
-def test_json_lines_stream_the_first_dossier_arrives_before_the_file_is_read(tmp_path):
-    path = tmp_path / "many.jsonl"
+def test_json_lines_stream_the_first_dossier_arrives_before_the_file_is_read(scratch):
+    path = scratch / "many.jsonl"
     with open(path, "wb") as stream:
         stream.writelines(_minimal_line(number) for number in range(100_000))  # about 50 MB
     tracemalloc.start()
@@ -216,8 +224,8 @@ def test_json_lines_stream_the_first_dossier_arrives_before_the_file_is_read(tmp
 
 
 @pytest.mark.slow
-def test_json_lines_memory_stays_flat_over_a_million_lines(tmp_path):
-    path = tmp_path / "million.jsonl"
+def test_json_lines_memory_stays_flat_over_a_million_lines(scratch):
+    path = scratch / "million.jsonl"
     with open(path, "wb") as stream:
         stream.writelines(_minimal_line(number) for number in range(1_000_000))
     tracemalloc.start()
