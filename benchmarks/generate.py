@@ -41,12 +41,17 @@ def run_arguments(args: argparse.Namespace) -> dict:
 
 
 def _chunk_text(task: tuple[dict, int, int]) -> str:
-    # Households are trees of dicts and lists that reference counting frees as soon as they are
-    # written; the cyclic collector's periodic scans would only cost about a third of the time.
-    gc.disable()
     arguments, start, size = task
     households = synth.generate(**{**arguments, "n": size, "start_index": start})
-    return "".join(json.dumps(household, ensure_ascii=False) + "\n" for household in households)
+    # Households are trees of dicts and lists that reference counting frees as soon as they are
+    # written: the cyclic collector's scans would find nothing and only cost time.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return "".join(json.dumps(household, ensure_ascii=False) + "\n" for household in households)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def write_households(arguments: dict, out, jobs: int) -> None:
