@@ -203,12 +203,16 @@ class Evaluator:
         values = [self.eval(item, binding, reads) for item in node.items]
         return frozenset(value for value in values if not isinstance(value, Missing))
 
-    def e_Binary(self, node: ast.Binary, binding, reads):
-        left = self.eval(node.left, binding, reads)
-        right = self.eval(node.right, binding, reads)
+    def both(self, left_node: ast.Node, right_node: ast.Node, binding, reads, combine):
+        """combine(left, right) of two values, or what was missing of either."""
+        left = self.eval(left_node, binding, reads)
+        right = self.eval(right_node, binding, reads)
         if isinstance(left, Missing) or isinstance(right, Missing):
             return Missing(_paths(left) + _paths(right))
-        return arithmetic(node.op, left, right)
+        return combine(left, right)
+
+    def e_Binary(self, node: ast.Binary, binding, reads):
+        return self.both(node.left, node.right, binding, reads, lambda left, right: arithmetic(node.op, left, right))
 
     def e_Negative(self, node: ast.Negative, binding, reads):
         value = self.eval(node.operand, binding, reads)
@@ -216,18 +220,11 @@ class Evaluator:
 
     # -- conditions --
     def e_Compare(self, node: ast.Compare, binding, reads):
-        left = self.eval(node.left, binding, reads)
-        right = self.eval(node.right, binding, reads)
-        if isinstance(left, Missing) or isinstance(right, Missing):
-            return Missing(_paths(left) + _paths(right))
-        return compare(node.op, left, right)
+        return self.both(node.left, node.right, binding, reads, lambda left, right: compare(node.op, left, right))
 
     def e_MemberOf(self, node: ast.MemberOf, binding, reads):
-        item = self.eval(node.item, binding, reads)
-        collection = self.eval(node.collection, binding, reads)
-        if isinstance(item, Missing) or isinstance(collection, Missing):
-            return Missing(_paths(item) + _paths(collection))
-        return (item in collection) != node.negated
+        return self.both(node.item, node.collection, binding, reads,
+                         lambda item, collection: (item in collection) != node.negated)
 
     def e_IsEmpty(self, node: ast.IsEmpty, binding, reads):
         path: ast.Path = node.operand
