@@ -1,0 +1,273 @@
+"""Benchmarks of dangka check: households per second, the parse floor, peak memory, rule compile time."""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib.util
+import json
+import os
+import platform
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WORKDIR = Path(tempfile.gettempdir()) / "dangka-bench"
+QUIET_LOAD = 0.7   # one-minute load average under which the machine counts as quiet
+
+
+# ---- the machine and its quiet ------------------------------------------------------------------
+
+
+def machine() -> dict:
+    """What the figures were measured on: cores, CPU model, memory, Python."""
+    model = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
+                  if line.startswith("model name")), platform.processor() or "unknown")
+    memory_kib = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines()
+                       if line.startswith("MemTotal:")), 0)
+    return {"cores": os.cpu_count(), "cpu": model, "memory_gib": round(memory_kib / 1024 ** 2, 1),
+            "python": platform.python_version(), "system": platform.platform()}
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def wait_until_quiet(limit_seconds: float) -> float:
+    """Wait (at most limit_seconds) for the one-minute load average to fall under QUIET_LOAD; the load seen."""
+    deadline = time.monotonic() + limit_seconds
+    load = os.getloadavg()[0]
+    while load >= QUIET_LOAD and time.monotonic() < deadline:
+        time.sleep(5)
+        load = os.getloadavg()[0]
+    return load
+
+
+# ---- data ---------------------------------------------------------------------------------------
+
+
+def dataset(workdir: Path, n: int, seed: int) -> tuple[Path, Path]:
+    """Generated households (JSON Lines) and their registry, made once per size and seed."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    households = workdir / f"households-{n}-s{seed}.jsonl"
+    registry = workdir / f"registry-{n}-s{seed}.yaml"
+    if not (households.exists() and registry.exists()):
+        arguments = generate.run_arguments(generate.build_parser().parse_args(["--n", str(n), "--seed", str(seed)]))
+        partial = households.with_suffix(".partial")
+        with open(partial, "w", encoding="utf-8") as out:
+            generate.write_households(arguments, out, jobs=os.cpu_count() or 1)
+        generate.write_registry(arguments, str(registry))
+        partial.replace(households)
+    return households, registry
+
+
+# ---- child processes ----------------------------------------------------------------------------
+
+
+def measured(command: list[str]) -> dict:
+    """Run a child process: wall seconds, peak resident memory (largest process, MiB), exit status, output."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as output:
+        child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        output.seek(0)
+        text = output.read().decode("utf-8", errors="replace")
+    return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024, "status": child.returncode, "output": text}
+
+
+def check_command(households: Path, registry: Path, jobs: int, out: Path) -> list[str]:
+    return [sys.executable, "-m", "dangka.cli", "check", str(households), "--registry", str(registry),
+            "--format", "json", "--out", str(out), "--jobs", str(jobs)]
+
+
+def run_check(households: Path, registry: Path, n: int, jobs: int, workdir: Path, quiet_wait: float,
+              fixed_seconds: float = 0.0) -> dict:
+    """End to end: households/s over the whole run, and after the fixed start-up cost (when measured)."""
+    load = wait_until_quiet(quiet_wait)
+    result = measured(check_command(households, registry, jobs, workdir / f"findings-{n}-j{jobs}.json"))
+    if result["status"] not in (0, 1):
+        raise SystemExit(f"dangka check failed ({result['status']}):\n{result['output']}")
+    figures = {"households": n, "jobs": jobs, "seconds": round(result["seconds"], 2),
+               "per_second": round(n / result["seconds"], 1), "peak_mib": round(result["peak_mib"], 1),
+               "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2)}
+    if fixed_seconds:
+        figures["per_second_after_startup"] = round(n / max(result["seconds"] - fixed_seconds, 1e-9), 1)
+    return figures
+
+
+def run_parse(households: Path, n: int, quiet_wait: float) -> dict:
+    """The parse floor, timed inside the child (without starting Python and importing dangka)."""
+    load = wait_until_quiet(quiet_wait)
+    result = measured([sys.executable, str(Path(__file__).resolve()), "_parse", str(households)])
+    seconds = json.loads(result["output"].strip().splitlines()[-1])["seconds"]
+    return {"households": n, "seconds": round(seconds, 2), "per_second": round(n / seconds, 1),
+            "peak_mib": round(result["peak_mib"], 1), "load_before": round(load, 2)}
+
+
+def startup(households: Path, registry: Path, workdir: Path, quiet_wait: float) -> float:
+    """Seconds of a check of one household: starting Python, compiling the knowledge, reading the registry."""
+    one = workdir / "one-household.jsonl"
+    with open(households, encoding="utf-8") as source:
+        one.write_text(source.readline(), encoding="utf-8")
+    wait_until_quiet(quiet_wait)
+    return measured(check_command(one, registry, 1, workdir / "findings-one.json"))["seconds"]
+
+
+def run_rules(count: int, households: Path, sample: int, quiet_wait: float) -> dict:
+    load = wait_until_quiet(quiet_wait)
+    result = measured([sys.executable, str(Path(__file__).resolve()), "_rules", str(count), str(households),
+                       str(sample)])
+    if result["status"] != 0:
+        raise SystemExit(f"rule benchmark failed:\n{result['output']}")
+    figures = json.loads(result["output"].strip().splitlines()[-1])
+    return {**figures, "load_before": round(load, 2)}
+
+
+# ---- what the children run -----------------------------------------------------------------------
+
+
+def parse_only(households: str) -> None:
+    """The floor: reading and validating every dossier, nothing else."""
+    from dangka.load import iter_dossiers
+
+    started = time.perf_counter()
+    count = sum(1 for loaded in iter_dossiers([households]) if loaded.dossier is not None)
+    print(json.dumps({"households": count, "seconds": time.perf_counter() - started}))
+
+
+def generated_rules(count: int) -> str:
+    """tests/test_compile.py's generator of valid rules (one generator for the tests and the benchmark)."""
+    spec = importlib.util.spec_from_file_location("dangka_test_compile", ROOT / "tests" / "test_compile.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.generated_rules(count)
+
+
+def rules_figures(count: int, households: str, sample: int) -> None:
+    """Compile `count` generated rules (parse, check, compile, register with durable_rules) and check households."""
+    from itertools import islice
+
+    from dangka.engine.batch import run_graph
+    from dangka.engine.knowledge import Knowledge
+    from dangka.engine.run import Engine
+    from dangka.load import iter_dossiers
+
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "generated.rules").write_text(generated_rules(count), encoding="utf-8")
+        started = time.perf_counter()
+        knowledge = Knowledge.load([folder])
+        engine = Engine(knowledge)
+        compile_seconds = time.perf_counter() - started
+    dossiers = [loaded.dossier for loaded in islice(iter_dossiers([households]), sample) if loaded.dossier]
+    graph = run_graph([households], None)
+    links = [graph.links(dossier) for dossier in dossiers]
+    started = time.perf_counter()
+    for dossier, household_links in zip(dossiers, links):
+        engine.check(dossier, household_links)
+    check_seconds = time.perf_counter() - started
+    print(json.dumps({"rules": count, "rulesets": len(knowledge.plans), "compile_seconds": round(compile_seconds, 2),
+                      "households": len(dossiers), "per_second": round(len(dossiers) / check_seconds, 1)}))
+
+
+def profile(households: Path, registry: Path, n: int, top: int) -> None:
+    """cProfile of pass 2 (check and entry) for n households with the shipped knowledge, by own time."""
+    from itertools import islice
+
+    from dangka.engine.batch import household_entry, run_graph
+    from dangka.engine.knowledge import Knowledge
+    from dangka.engine.run import Engine
+    from dangka.load import iter_dossiers, load_registry
+
+    knowledge = Knowledge.load()
+    engine = Engine(knowledge)
+    graph = run_graph([str(households)], load_registry(str(registry)))
+    dossiers = [loaded.dossier for loaded in islice(iter_dossiers([str(households)]), n) if loaded.dossier]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for dossier in dossiers:
+        household_entry(dossier, "bench", engine.check(dossier, graph.links(dossier)), knowledge)
+    profiler.disable()
+    total = pstats.Stats(profiler).total_tt
+    print(f"{len(dossiers)} 户，{total / len(dossiers) * 1000:.2f} 毫秒/户（含 cProfile 开销）")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
+
+
+# ---- the command line ---------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="dangka check 的性能基准（数据由 dangka.synth 按种子生成）")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="生成数据和结果的文件夹")
+    parser.add_argument("--seed", type=int, default=1, help="数据的随机种子")
+    parser.add_argument("--quiet-wait", type=float, default=600,
+                        help=f"每项测量前最多等待多少秒，直到 1 分钟负载低于 {QUIET_LOAD}（默认 600）")
+    parser.add_argument("--json", type=Path, help="另将结果写入此 JSON 文件")
+    commands = parser.add_subparsers(dest="command", required=True)
+    throughput = commands.add_parser("throughput", help="端到端每秒核查户数（JSON Lines、完整知识库、JSON 输出）及仅解析的下限")
+    throughput.add_argument("--n", type=int, default=2000, help="户数（默认 2000）")
+    throughput.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="进程数（默认 1 2）")
+    memory = commands.add_parser("memory", help="核查 N 户时的峰值内存（子进程的 ru_maxrss）")
+    memory.add_argument("--n", type=int, nargs="+", default=[10_000], help="户数（默认 10000；100 万户耗时很长）")
+    memory.add_argument("--jobs", type=int, default=1, help="进程数（默认 1）")
+    rules = commands.add_parser("rules", help="生成的 60、200、600 条规则的编译时间和核查速度")
+    rules.add_argument("--counts", type=int, nargs="+", default=[60, 200, 600], help="规则条数")
+    rules.add_argument("--households", type=int, default=300, help="用来测速的户数（默认 300）")
+    profile_command = commands.add_parser("profile", help="用 cProfile 分析逐户核查的耗时")
+    profile_command.add_argument("--n", type=int, default=300, help="户数（默认 300）")
+    profile_command.add_argument("--top", type=int, default=30, help="列出耗时最多的函数个数")
+    child = commands.add_parser("_parse")
+    child.add_argument("households")
+    child = commands.add_parser("_rules")
+    child.add_argument("count", type=int)
+    child.add_argument("households")
+    child.add_argument("sample", type=int)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "_parse":
+        parse_only(args.households)
+        return 0
+    if args.command == "_rules":
+        rules_figures(args.count, args.households, args.sample)
+        return 0
+    if args.command == "profile":
+        households, registry = dataset(args.workdir, args.n, args.seed)
+        profile(households, registry, args.n, args.top)
+        return 0
+    results = {"machine": machine(), "command": args.command}
+    if args.command == "throughput":
+        households, registry = dataset(args.workdir, args.n, args.seed)
+        results["parse"] = run_parse(households, args.n, args.quiet_wait)
+        results["startup_seconds"] = round(startup(households, registry, args.workdir, args.quiet_wait), 2)
+        results["check"] = [run_check(households, registry, args.n, jobs, args.workdir, args.quiet_wait,
+                                      results["startup_seconds"]) for jobs in args.jobs]
+    elif args.command == "memory":
+        results["check"] = []
+        for n in args.n:
+            households, registry = dataset(args.workdir, n, args.seed)
+            results["check"].append(run_check(households, registry, n, args.jobs, args.workdir, args.quiet_wait))
+    else:
+        households, _ = dataset(args.workdir, args.households, args.seed)
+        results["rules"] = [run_rules(count, households, args.households, args.quiet_wait) for count in args.counts]
+    text = json.dumps(results, ensure_ascii=False, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
