@@ -96,6 +96,8 @@ def check_paths(paths: list[str], registry: dict | None, knowledge: Knowledge,
     stays bounded by the window. With a cache, households whose entry is cached are not checked.
     """
     graph = run_graph(paths, registry)
+    # The graph keeps what links need; a province's registry as parsed is hundreds of megabytes.
+    del registry
     if jobs <= 1:
         engine = Engine(knowledge)
         yield from _checked_windows(paths, graph, knowledge, lambda work: [_check_here(engine, item) for item in work],

@@ -52,11 +52,11 @@ def run(args) -> int:
     if args.scheduler and args.engine != "dask":
         raise UsageError(tr("--scheduler 需与 --engine dask 一起使用", "--scheduler goes with --engine dask"))
     knowledge = load_knowledge(args)
-    registry = registry_for(args, args.paths)
     progress = Progress(enabled=args.out is not None or args.format != "text")
     cache = ResultCache(args.cache) if args.cache else None
     try:
-        outcomes = _outcomes(args, registry, knowledge, progress, cache)
+        # The registry is not kept here: pass 1 turns it into the graph and lets it go.
+        outcomes = _outcomes(args, registry_for(args, args.paths), knowledge, progress, cache)
         if args.format in STREAMED_FORMATS:
             errors = stream(outcomes, knowledge, args)
         else:
