@@ -1,5 +1,7 @@
 """Message language for users: Chinese first, English on request (`--lang en`)."""
 
+import unicodedata
+
 _lang = "zh"
 
 
@@ -15,3 +17,8 @@ def lang() -> str:
 def tr(zh: str, en: str) -> str:
     """Pick the message for the current language."""
     return en if _lang == "en" else zh
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes in a terminal, an editor or a spreadsheet cell: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)

@@ -21,14 +21,17 @@ def write_text(text: str, out: str | None) -> None:
     write_atomic(out, text.encode("utf-8"))
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it over `path` (a reader never sees half)."""
+def write_atomic(path: str, data: bytes, what: str = "文件") -> None:
+    """Write to a temporary file beside `path`, then rename it over `path` (a reader never sees half).
+
+    `what` names the thing in the error message (文件, 工作簿, 报告).
+    """
     folder = os.path.dirname(os.path.abspath(path))
     try:
         handle, temporary = tempfile.mkstemp(prefix=".dangka-", suffix=".tmp", dir=folder)
     except OSError as error:
-        raise DangkaError(tr(f"无法写入：{error.strerror}", f"cannot write: {error.strerror}"),
-                          Location(path), code="output") from None
+        raise DangkaError(tr(f"无法写入{what}：{error.strerror}", f"cannot write the {what}: {error.strerror}"),
+                          Location(path), code="output.unwritable") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
@@ -42,8 +45,8 @@ def write_atomic(path: str, data: bytes) -> None:
     except OSError as error:
         if os.path.exists(temporary):
             os.unlink(temporary)
-        raise DangkaError(tr(f"无法写入：{error.strerror}", f"cannot write: {error.strerror}"),
-                          Location(path), code="output") from None
+        raise DangkaError(tr(f"无法写入{what}：{error.strerror}", f"cannot write the {what}: {error.strerror}"),
+                          Location(path), code="output.unwritable") from None
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)

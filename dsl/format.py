@@ -6,6 +6,7 @@ import datetime as _dt
 import re
 
 from dangka.dsl import ast
+from dangka.i18n import display_width
 from dangka.dsl.parse import split_rules
 from dangka.dsl.transform import parse_rules
 
@@ -190,11 +191,6 @@ class _Printer:
 
     def names(self, names: tuple[str, ...]) -> str:
         return self.words["sep"].join(name if _WORD.match(name) else quote(name) for name in names)
-
-
-def display_width(text: str) -> int:
-    """Columns a line takes in an editor: Chinese characters take two."""
-    return sum(2 if ord(ch) >= 0x1100 else 1 for ch in text)
 
 
 def quote(text: str) -> str:

@@ -11,7 +11,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from dangka.errors import DangkaError, Location
-from dangka.i18n import tr
+from dangka.i18n import display_width, tr
 
 MAX_FILE_BYTES = 2_000_000
 MAX_NESTING = 40
@@ -31,7 +31,7 @@ class RuleError(DangkaError):
         head = f"{self.location}: {self.code}: {self.message}"
         if not self.source_line or self.location.col is None:
             return head
-        caret = " " * _display_width(self.source_line[: max(self.location.col - 1, 0)]) + "^"
+        caret = " " * display_width(self.source_line[: max(self.location.col - 1, 0)]) + "^"
         return f"{head}\n    {self.source_line}\n    {caret}"
 
     def sort_key(self) -> tuple:
@@ -49,11 +49,6 @@ class RuleErrors(DangkaError):
 
     def __str__(self) -> str:
         return self.message
-
-
-def _display_width(text: str) -> int:
-    """Columns a terminal gives the text: CJK and full-width characters take two."""
-    return sum(2 if ord(ch) >= 0x1100 and not 0x303F < ord(ch) < 0x3041 else 1 for ch in text)
 
 
 @lru_cache(maxsize=1)

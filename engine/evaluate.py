@@ -92,10 +92,7 @@ class Reads:
 
 def field_path(record: contract.Record, field_key: str) -> str:
     """The dossier path of a field of a record, e.g. members[0].age or income.transfer.pension."""
-    entity = contract.ENTITIES[record.entity]
-    spec = entity.field(field_key)
-    tail = spec.path if spec is not None and spec.path else field_key
-    return f"{record.path}.{tail}" if record.path else tail
+    return contract.value_path(record, contract.ENTITIES[record.entity].field(field_key))
 
 
 def json_value(value: object) -> object:

@@ -54,7 +54,7 @@ def test_long_conditions_break_inside_brackets_aligned():
     assert lines[2] == "  如果 户.年度 > 1"
     assert lines[3] == "    并且 存在 成员 满足 (成员.健康状况 属于 {长期慢性病, 患有大病}"
     opening = lines[3].index("(") + 1
-    from dangka.dsl.format import display_width
+    from dangka.i18n import display_width
     assert [display_width(line) - display_width(line.lstrip()) for line in lines[4:7]] == \
         [display_width(lines[3][:opening])] * 3
     assert parse_rules(formatted, "b")[0].rules == parse_rules(text, "b")[0].rules

@@ -447,7 +447,7 @@ def checked(paths: list[str], registry: dict, knowledge) -> list[dict]:
     return entries
 
 
-def test_workbook_is_checked_like_the_dossiers(knowledge, tmp_path, monkeypatch):
+def test_workbook_is_checked_like_the_dossiers(knowledge, tmp_path):
     from dangka.engine import batch
 
     from dangka import synth
@@ -460,8 +460,8 @@ def test_workbook_is_checked_like_the_dossiers(knowledge, tmp_path, monkeypatch)
     write_workbook(dossiers, str(as_workbook))
     expected = checked([str(as_yaml)], registry, knowledge)
     assert sum(len(entry["findings"]) for entry in expected) > 20, "the sample must have findings to compare"
-    # `dangka check FILE.xlsx` reads workbooks through iter_inputs; the engine's reader is swapped the same way.
-    monkeypatch.setattr(batch, "iter_dossiers", iter_inputs)
+    # `dangka check FILE.xlsx` reads workbooks through iter_inputs, as the engine's runs do.
+    assert batch.iter_inputs is iter_inputs
     assert checked([str(as_workbook)], registry, knowledge) == expected
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import unicodedata
 from collections.abc import Iterable, Sequence
 
 from openpyxl import Workbook
@@ -14,7 +13,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from dangka.errors import DangkaError, Location
+from dangka.i18n import display_width
 from dangka.output import write_atomic
 from dangka.report import (
     REGION_LEVEL_NAMES,
@@ -158,17 +157,8 @@ def _fit_widths(sheet: Worksheet) -> None:
                 cell.alignment = wrap
 
 
-def display_width(text: str) -> int:
-    """Width in character cells: a Chinese character takes two."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
-
-
 def save_atomic(workbook: Workbook, path: str | os.PathLike) -> None:
     """Write the workbook through a temporary file renamed over `path`: never half-written."""
     buffer = io.BytesIO()
     workbook.save(buffer)
-    try:
-        write_atomic(os.fspath(path), buffer.getvalue())
-    except OSError as error:
-        message = f"无法写入工作簿：{error.strerror or error}"
-        raise DangkaError(message, Location(os.fspath(path)), code="output.unwritable") from error
+    write_atomic(os.fspath(path), buffer.getvalue(), what="工作簿")
