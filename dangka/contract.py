@@ -193,7 +193,7 @@ HOUSEHOLD_FIELDS = (
     _derived("ill_count", "患病人数", "int", "健康状况为长期慢性病或患有大病的成员人数。"),
     _derived("disabled_count", "残疾人数", "int", "健康状况为残疾或填有残疾等级的成员人数。"),
     _derived("student_count", "在校生人数", "int", "在校生状况已填写且不是非在校生的成员人数。"),
-    _derived("elderly_count", "60岁以上人数", "int", "年度末年满 60 周岁的成员人数。", aliases=["老年人数"]),
+    _derived("elderly_count", "老年人数", "int", "年度末年满 60 周岁的成员人数。", aliases=["60岁以上人数"]),
     _derived("head_name", "户主姓名", "str", "与户主关系为户主的成员姓名。"),
     _derived("other_cause_count", "其他致贫原因个数", "int", "其他致贫原因列表中的项数。"),
     _derived("measure_count", "帮扶措施个数", "int", "帮扶措施列表中的项数。", aliases=["措施个数"]),

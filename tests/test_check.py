@@ -99,3 +99,14 @@ def test_a_value_word_that_also_names_a_record_is_a_value():
                             "并且 计数 成员 满足 (户主 = 成员.与户主关系) > 1 "
                             "并且 计数 会议 满足 (会议.会议类别 属于 {党支部提议, 两委商议}) > 9\n")
     assert errors == []
+
+
+def test_every_record_and_field_label_can_be_written_in_a_rule():
+    """Rule writers type the contract's Chinese labels: each must read as one name."""
+    from dangka import contract
+    from dangka.dsl.parse import parser
+
+    for entity in contract.ENTITIES.values():
+        parser().parse(f'规则 A-1 "t"\n 依据 "b"\n 如果 {entity.label}.x > 1\n 结论 y\n')
+        for field in entity.fields:
+            parser().parse(f'规则 A-1 "t"\n 依据 "b"\n 如果 户.{field.label} > 1 并且 户.{field.key} > 1\n 结论 y\n')
