@@ -305,6 +305,8 @@ CONTACT_FIELDS = (
     _f("photo", "照片", "bool"),
     _derived("registry_name", "登记姓名", "str", "帮扶责任体系登记表中该角色的姓名（帮扶责任人按同名者，否则取第一位）。"),
     _derived("registry_phone", "登记电话", "str", "帮扶责任体系登记表中该角色的电话。"),
+    _derived("name_agrees", "姓名与登记一致", "bool", "卡上姓名与登记姓名相同（不计空格）；没有登记表时缺失。"),
+    _derived("phone_agrees", "电话与登记一致", "bool", "卡上电话与登记电话的数字相同（138-0373-1101 即 13803731101）；没有登记表时缺失。"),
 )
 
 APPLICATION_FIELDS = (
@@ -900,6 +902,12 @@ def _add_registry_contact(contact: Record, registry: dict) -> None:
         value, _ = normalize(ENTITIES["contact"].field(key), entry.get(registry_key))
         if value is not None:
             contact.values[key] = value
+    from dangka.engine.graph import same_name, same_phone  # the graph's notion of "the same" person and number
+
+    for key, written, registered, same in (("name_agrees", "name", "registry_name", same_name),
+                                           ("phone_agrees", "phone", "registry_phone", same_phone)):
+        if contact.values.get(written) is not None and contact.values.get(registered) is not None:
+            contact.values[key] = same(contact.values[written], contact.values[registered])
 
 
 # ---------------------------------------------------------------------------------------------
