@@ -66,9 +66,15 @@ def render_text(explanation: dict, verbose: bool = False) -> str:
         lines.append("")
         lines.append(tr("适合本户的措施：", "Measures that fit:"))
         lines.extend(f"    {item['measure']}：{item['because']}" for item in explanation["recommendations"])
-    if explanation.get("ruled_out"):
+    decided = [item for item in explanation.get("ruled_out", []) if not item.get("missing")]
+    undecided = [item for item in explanation.get("ruled_out", []) if item.get("missing")]
+    if decided:
         lines.append(tr("不适合的措施：", "Measures ruled out:"))
-        lines.extend(f"    {item['measure']}：{item['because']}" for item in explanation["ruled_out"])
+        lines.extend(f"    {item['measure']}：{item['because']}" for item in decided)
+    if undecided:
+        lines.append(tr("无法判断是否适合的措施（档案缺少数据）：", "Measures that cannot be judged (data missing):"))
+        lines.extend(f"    {item['measure']}：{item['because']}（{tr('缺少', 'missing')} {'、'.join(item['missing'])}）"
+                     for item in undecided)
     return "\n".join(lines) + "\n"
 
 
