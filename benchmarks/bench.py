@@ -59,14 +59,19 @@ def dataset(workdir: Path, n: int, seed: int) -> tuple[Path, Path]:
     """Generated households (JSON Lines) and their registry, made once per size and seed."""
     workdir.mkdir(parents=True, exist_ok=True)
     households = workdir / f"households-{n}-s{seed}.jsonl"
-    registry = workdir / f"registry-{n}-s{seed}.yaml"
-    if not (households.exists() and registry.exists()):
-        arguments = generate.run_arguments(generate.build_parser().parse_args(["--n", str(n), "--seed", str(seed)]))
+    # JSON, not YAML: dangka reads YAML files of at most a few megabytes, and the registry of a
+    # province's households is tens of megabytes.
+    registry = workdir / f"registry-{n}-s{seed}.json"
+    arguments = generate.run_arguments(generate.build_parser().parse_args(["--n", str(n), "--seed", str(seed)]))
+    if not households.exists():
         partial = households.with_suffix(".partial")
         with open(partial, "w", encoding="utf-8") as out:
             generate.write_households(arguments, out, jobs=os.cpu_count() or 1)
-        generate.write_registry(arguments, str(registry))
         partial.replace(households)
+    if not registry.exists():
+        partial = registry.with_suffix(".partial.json")
+        generate.write_registry(arguments, str(partial))
+        partial.replace(registry)
     return households, registry
 
 

@@ -130,18 +130,24 @@ WINDOW = 512
 LOAD_PART = 10_000
 
 
+def checked_entry(engine: Engine, dossier: dict, source: str, links: dict) -> tuple[dict, HouseholdResult]:
+    """One household checked with its graph links: its findings entry, and the engine's result."""
+    result = engine.check(dossier, links)
+    return household_entry(dossier, source, result, engine.knowledge), result
+
+
 def _check_here(engine: Engine, work: _Work) -> Outcome:
-    result = engine.check(work.dossier, work.links)
-    return Outcome(work.index, entry=household_entry(work.dossier, work.source, result, engine.knowledge),
-                   result=result)
+    entry, result = checked_entry(engine, work.dossier, work.source, work.links)
+    return Outcome(work.index, entry=entry, result=result)
 
 
 def _worker_check(work: _Work) -> Outcome:
     global _WORKER_ENGINE
     if _WORKER_ENGINE is None:
         _WORKER_ENGINE = Engine(_WORKER_KNOWLEDGE)
-    result = _WORKER_ENGINE.check(work.dossier, work.links)
-    return Outcome(work.index, entry=household_entry(work.dossier, work.source, result, _WORKER_KNOWLEDGE))
+    # Only the entry goes back to the parent: the engine's result holds the whole household.
+    entry, _ = checked_entry(_WORKER_ENGINE, work.dossier, work.source, work.links)
+    return Outcome(work.index, entry=entry)
 
 
 def _checked_windows(paths, graph: ResponsibilityGraph, knowledge: Knowledge,

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from dangka.engine.batch import Outcome, error_entry, household_entry, household_loads
+from dangka.engine.batch import Outcome, checked_entry, error_entry, household_loads
 from dangka.engine.cache import ResultCache, entry_key
 from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.knowledge import Knowledge
@@ -107,9 +107,8 @@ def check_partition(partition: Partition, graph: ResponsibilityGraph, spec: Know
         engine = _engine(spec)
         for position in chosen:
             dossier = partition.dossiers[position]
-            result = engine.check(dossier, graph.links(dossier))
-            entries.append((partition.indexes[position],
-                            household_entry(dossier, partition.sources[position], result, engine.knowledge)))
+            entry, _ = checked_entry(engine, dossier, partition.sources[position], graph.links(dossier))
+            entries.append((partition.indexes[position], entry))
     return entries
 
 
