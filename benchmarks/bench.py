@@ -166,6 +166,7 @@ def rules_figures(count: int, households: str, sample: int) -> None:
     from dangka.engine.batch import run_graph
     from dangka.engine.knowledge import Knowledge
     from dangka.engine.run import Engine
+
     from dangka.load import iter_dossiers
 
     with tempfile.TemporaryDirectory() as folder:
@@ -192,6 +193,7 @@ def profile(households: Path, registry: Path, n: int, top: int) -> None:
     from dangka.engine.batch import household_entry, run_graph
     from dangka.engine.knowledge import Knowledge
     from dangka.engine.run import Engine
+
     from dangka.load import iter_dossiers, load_registry
 
     knowledge = Knowledge.load()

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from itertools import islice
 
 from dangka.engine.cache import ResultCache, entry_key
+from dangka.engine.evaluate import Household
 from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.knowledge import Knowledge
-from dangka.engine.evaluate import Household
 from dangka.engine.recommend import recommend, to_json
 from dangka.engine.run import Engine, HouseholdResult
+
 from dangka.load import Loaded
 from dangka.spreadsheet import iter_inputs
 

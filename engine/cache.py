@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import sqlite3
+from typing import Self
 
 from dangka import __version__
 from dangka.errors import UsageError
@@ -75,7 +76,7 @@ class ResultCache:
         self.commit()
         self._db.close()
 
-    def __enter__(self) -> ResultCache:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -25,6 +25,7 @@ from dangka.engine.cache import ResultCache, entry_key
 from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.knowledge import Knowledge
 from dangka.engine.run import Engine
+
 from dangka.errors import DangkaError, UsageError
 from dangka.i18n import tr
 from dangka.spreadsheet import iter_inputs

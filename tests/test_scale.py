@@ -7,11 +7,11 @@ import shutil
 
 import pytest
 import yaml
+from dangka.engine.batch import build_graph, check_paths, run_graph
+from dangka.engine.cache import ResultCache
 
 from dangka import synth
 from dangka.cli import main
-from dangka.engine.batch import build_graph, check_paths, run_graph
-from dangka.engine.cache import ResultCache
 from dangka.errors import UsageError
 from dangka.findings import document
 from dangka.report import masked_report
@@ -152,10 +152,10 @@ def test_a_changed_dossier_or_rule_file_misses(capsys, run_folder, tmp_path, rep
     changed["income"]["wage"] = (changed["income"].get("wage") or 0) + 1
     lines[3] = json.dumps(changed, ensure_ascii=False)
     data.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    code, out, err = check(capsys, *arguments)
+    _, out, err = check(capsys, *arguments)
     assert cache_counts(err) == (HOUSEHOLDS - 1, 1)
     assert json.loads(out)["households"][3]["id"] == changed["id"]
-    first_rule_file = sorted(rules.glob("*.rules"))[0]
+    first_rule_file = min(rules.glob("*.rules"))
     first_rule_file.write_text(first_rule_file.read_text(encoding="utf-8") + "\n# 改过\n", encoding="utf-8")
     assert cache_counts(check(capsys, *arguments)[2]) == (0, HOUSEHOLDS)
 
@@ -184,6 +184,7 @@ def test_a_damaged_entry_is_checked_again(tmp_path):
 
 def test_partitions_are_counties_of_bounded_size(run_folder, monkeypatch):
     from dangka.engine import distributed
+
     from dangka.spreadsheet import iter_inputs
 
     monkeypatch.setattr(distributed, "PARTITION_HOUSEHOLDS", 8)

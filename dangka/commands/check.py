@@ -11,7 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
-from dangka.commands.common import Progress, add_knowledge_arguments, load_knowledge, registry_for, require_paths
+from dangka.commands.common import (
+    Progress,
+    add_knowledge_arguments,
+    load_knowledge,
+    registry_for,
+    require_paths,
+)
 from dangka.engine.batch import Outcome, check_paths
 from dangka.engine.cache import ResultCache
 from dangka.engine.knowledge import Knowledge
@@ -21,8 +27,15 @@ from dangka.i18n import tr
 from dangka.mask import mask_value
 from dangka.output import write_text
 from dangka.report import masked_report
+
 # The text report's pieces for one household; render_text needs the whole document.
-from dangka.report.text import _household_lines, _Paint, _village_key, render_text, use_colour
+from dangka.report.text import (
+    _household_lines,
+    _Paint,
+    _village_key,
+    render_text,
+    use_colour,
+)
 
 HELP = {"check": "核查档案，列出每户的问题、依据和建议措施"}
 
