@@ -128,7 +128,7 @@ class _Work:
 _WORKER_KNOWLEDGE: Knowledge | None = None
 _WORKER_ENGINE: Engine | None = None
 WINDOW = 512
-LOAD_PART = 10_000
+LOAD_PART = 2_000   # households linked in one throwaway graph of pass 1 (about 5 MB)
 
 
 def checked_entry(engine: Engine, dossier: dict, source: str, links: dict) -> tuple[dict, HouseholdResult]:
