@@ -53,8 +53,15 @@ def _visible_head(phone: str) -> int:
     return 0
 
 
+# Every number above is a run of at least ten digits, signs and separators: text without such a
+# run has nothing to mask, and most text (names, messages, words) is skipped at once.
+_CANDIDATE = re.compile(r"[0-9０-９+][0-9０-９ +\-－]{9,}")
+
+
 def mask_text(text: str) -> str:
     """Mask every identity-like, mobile and landline number found inside free text."""
+    if _CANDIDATE.search(text) is None:
+        return text
     searchable = text.translate(_FULLWIDTH_DIGITS)
     masked = _ID_LIKE.sub(lambda match: mask_id(match.group()), searchable)
     masked = _MOBILE.sub(lambda match: mask_phone(match.group()), masked)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dangka.mask import mask_field, mask_id, mask_phone, mask_text, mask_value
@@ -106,3 +106,15 @@ def test_masking_only_replaces_digits_by_stars(text):
     masked = mask_text(text)
     for original, shown in zip(text, masked, strict=True):
         assert shown == original or (shown == "*" and re.fullmatch(r"\d", original))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789０１３６+-－ X张三电话：号码", max_size=40))
+def test_skipping_text_without_long_numbers_changes_nothing(text):
+    """The quick skip in mask_text only ever skips text the patterns would not touch."""
+    from dangka import mask
+
+    searchable = text.translate(mask._FULLWIDTH_DIGITS)
+    untouched = all(pattern.search(searchable) is None for pattern in (mask._ID_LIKE, mask._MOBILE, mask._LANDLINE))
+    if mask._CANDIDATE.search(text) is None:
+        assert untouched
