@@ -106,6 +106,15 @@ def json_value(value: object) -> object:
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 
+# The rule language's built-in functions (dsl/check.py BUILTINS names and types them).
+FUNCTIONS = {
+    "days": lambda start, end: (end - start).days,
+    "is_mobile": lambda number: bool(_MOBILE.fullmatch(str(number))),
+    "id_valid": lambda number: contract.id_number_valid(str(number)),
+    "contains": lambda text, word: str(word) in str(text),
+    "length": lambda text: len(str(text)),
+}
+
 
 class Evaluator:
     """Evaluates expressions of one rule against one household with a binding of entities."""
@@ -184,17 +193,7 @@ class Evaluator:
         missing = [arg for arg in args if isinstance(arg, Missing)]
         if missing:
             return Missing(tuple(path for arg in missing for path in arg.paths))
-        if node.function == "days":
-            return (args[1] - args[0]).days
-        if node.function == "is_mobile":
-            return bool(_MOBILE.fullmatch(str(args[0])))
-        if node.function == "id_valid":
-            return contract.id_number_valid(str(args[0]))
-        if node.function == "contains":
-            return str(args[1]) in str(args[0])
-        if node.function == "length":
-            return len(str(args[0]))
-        raise ValueError(f"unknown built-in {node.function}")
+        return FUNCTIONS[node.function](*args)
 
     def e_SetLiteral(self, node: ast.SetLiteral, binding, reads):
         values = [self.eval(item, binding, reads) for item in node.items]

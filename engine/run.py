@@ -11,6 +11,7 @@ from durable import engine as durable_engine
 from dangka import contract
 from dangka.dsl import ast
 from dangka.engine.compile import DERIVED_FACT, GO, CompiledRule, RulesetPlan, fact_value, first_flag, policy_key
+from dangka.engine.fast import compile_condition
 from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.evaluate import TRUE, Evaluator, Household, Reads, json_value
 from dangka.engine.knowledge import Knowledge
@@ -145,6 +146,8 @@ class Engine:
         self.rulesets = _HOSTS[key]
         self.max_stratum = max((compiled.stratum for compiled in knowledge.rules), default=0)
         self.cells: dict[tuple, object] = {}
+        self.slot_conditions = {slot.name: compile_condition(slot.expr)
+                                for compiled in knowledge.rules for slot in compiled.slots}
 
     # -- the household as the rules see it --
     def household(self, dossier: dict, links: dict | None = None) -> Household:
@@ -190,19 +193,19 @@ class Engine:
 
     def slot_values(self, household: Household, plan: RulesetPlan) -> dict[str, dict[str, bool]]:
         """Each slot of the plan's rules: record id → value (absent when undecided)."""
-        evaluator = Evaluator(household)
         values: dict[str, dict[str, bool]] = {}
         for compiled in plan.rules:
             for slot in compiled.slots:
+                condition = self.slot_conditions[slot.name]
                 per_record = values.setdefault(slot.name, {})
                 if slot.anchor is None:
                     targets = [(record, {}) for record in household.records.get(HOUSEHOLD, [])]
                 else:
                     targets = [(record, {slot.anchor: record}) for record in household.of(slot.anchor)]
                 for record, binding in targets:
-                    result = evaluator.condition(slot.expr, binding, Reads(recording=False))
-                    if result != "unknown":
-                        per_record[record.id] = result == TRUE
+                    result = condition(household, binding)
+                    if result is not None:
+                        per_record[record.id] = result
         return values
 
     # -- running --
