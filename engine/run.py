@@ -146,6 +146,7 @@ class Engine:
         self.rulesets = _HOSTS[key]
         self.max_stratum = max((compiled.stratum for compiled in knowledge.rules), default=0)
         self.cells: dict[tuple, object] = {}
+        self._keys_by_plan: dict[int, list] = {}
         self.slot_conditions = {slot.name: compile_condition(slot.expr)
                                 for compiled in knowledge.rules for slot in compiled.slots}
 
@@ -166,27 +167,49 @@ class Engine:
                          year=values.get("year"), province=values.get("province"), cells=self.cells)
 
     def facts(self, household: Household, plan: RulesetPlan, sid: str, slots: dict) -> list[dict]:
+        """The household's facts for one ruleset: each record with the keys the ruleset reads."""
         facts = []
         first_records = {view: (household.first(view).id if household.first(view) else None)
                          for view in self._views(plan)}
-        for fact_type, keys in plan.fields.items():
-            if fact_type == DERIVED_FACT:
-                continue
-            for record in household.records.get(fact_type, []):
+        for fact_type, keys in self._fact_keys(plan):
+            for record in household.records.get(fact_type, ()):
                 fact = {"sid": sid, "id": record.id, "t": fact_type}
-                for key in keys:
-                    if key.startswith("_p_"):
-                        value = household.policy.get(key[3:])
-                    elif key.startswith("_f_"):
-                        value = True if first_records.get(key[3:]) == record.id else None
-                    elif key.startswith("_s"):
-                        value = slots.get(key, {}).get(record.id)
+                values = record.values
+                for key, kind, name in keys:
+                    if kind == "value":
+                        value = values.get(key)
+                    elif kind == "policy":
+                        value = household.policy.get(name)
+                    elif kind == "first":
+                        value = True if first_records.get(name) == record.id else None
                     else:
-                        value = record.values.get(key)
+                        value = slots.get(key, {}).get(record.id)
                     if value is not None:
                         fact[key] = fact_value(value)
                 facts.append(fact)
         return facts
+
+    def _fact_keys(self, plan: RulesetPlan) -> list[tuple[str, list[tuple[str, str, str]]]]:
+        """Per fact type, each key the plan reads with where its value comes from (worked out once)."""
+        cached = self._keys_by_plan.get(plan.index)
+        if cached is None:
+            cached = []
+            for fact_type, keys in plan.fields.items():
+                if fact_type == DERIVED_FACT:
+                    continue
+                sources = []
+                for key in sorted(keys):
+                    if key.startswith("_p_"):
+                        sources.append((key, "policy", key[3:]))
+                    elif key.startswith("_f_"):
+                        sources.append((key, "first", key[3:]))
+                    elif key.startswith("_s"):
+                        sources.append((key, "slot", key))
+                    else:
+                        sources.append((key, "value", key))
+                cached.append((fact_type, sources))
+            self._keys_by_plan[plan.index] = cached
+        return cached
 
     def _views(self, plan: RulesetPlan) -> set[str]:
         return {view for compiled in plan.rules for view in compiled.views}
