@@ -141,10 +141,17 @@ def partitions(loaded_items: Iterable, errors: list[Outcome]) -> Iterator[Partit
 def check_on_cluster(paths: list[str], registry: dict | None, spec: KnowledgeSpec, scheduler: str,
                      progress: Callable[[int], None] | None = None,
                      cache: ResultCache | None = None) -> Iterator[Outcome]:
-    """Every input item's outcome, in input order, checked on the cluster at `scheduler`."""
+    """Every input item's outcome, in input order, checked on the cluster at `scheduler`.
+
+    Connects at once, so that an unreachable scheduler is reported before any output is written.
+    """
     client = _connect(scheduler)
+    return _closing(client, _run(client, paths, registry, spec, progress, cache))
+
+
+def _closing(client, outcomes: Iterator[Outcome]) -> Iterator[Outcome]:
     try:
-        yield from _run(client, paths, registry, spec, progress, cache)
+        yield from outcomes
     finally:
         client.close()
 

@@ -229,8 +229,9 @@ def test_an_unreachable_scheduler_is_a_clear_error(capsys, run_folder, monkeypat
     from dangka.engine import distributed
 
     monkeypatch.setattr(distributed, "CONNECT_SECONDS", 1)
-    code, _, err = check(capsys, str(run_folder), "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9")
-    assert code != 0 and "无法连接 Dask 调度器 tcp://127.0.0.1:9" in err
+    code, out, err = check(capsys, str(run_folder), "--format", "json", "--engine", "dask",
+                           "--scheduler", "tcp://127.0.0.1:9")
+    assert code == 2 and "无法连接 Dask 调度器 tcp://127.0.0.1:9" in err and out == ""
 
 
 def test_scheduler_needs_the_dask_engine(capsys, run_folder):
