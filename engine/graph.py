@@ -51,6 +51,9 @@ class ResponsibilityGraph:
         # helper id → Counter[(year, village key)]: households of this part, and of merged parts.
         self._own: dict[str, Counter] = {}
         self._merged: dict[str, Counter] = {}
+        # One string per village key in the merged counts: a province's run merges hundreds of
+        # thousands of (helper, year, village) counts over a few tens of thousands of villages.
+        self._village_keys: dict[str, str] = {}
         # Without a registry nothing can be known about registration, villages or the card's
         # agreement with it: links then carry only what the dossiers themselves show (loads).
         self.has_registry = isinstance(registry, dict)
@@ -195,6 +198,8 @@ class ResponsibilityGraph:
             helper_id, year, key = _decode_load_key(encoded)
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
                 raise ValueError(f"load count must be a non-negative integer: {encoded!r}: {count!r}")
+            if key is not None:
+                key = self._village_keys.setdefault(key, key)
             self._merged.setdefault(helper_id, Counter())[(year, key)] += count
 
     def _counts(self, helper_id: str, year: int | None) -> Counter:

@@ -121,6 +121,16 @@ def test_pass_one_keeps_counts_not_households_and_links_are_unchanged(run_folder
         assert flat.links(dossier) == whole.links(dossier)
 
 
+def test_merged_loads_share_one_string_per_village(run_folder, monkeypatch):
+    from dangka.engine import batch
+
+    monkeypatch.setattr(batch, "LOAD_PART", 5)
+    graph = run_graph([str(run_folder / "households.jsonl")], None)
+    keys = [key for counts in graph._merged.values() for (_, key) in counts if key is not None]
+    assert len(keys) > len(set(keys)), "the sample must have villages with several helpers"
+    assert len({id(key) for key in keys}) == len(set(keys))
+
+
 # ---- cache ------------------------------------------------------------------------------------
 
 
