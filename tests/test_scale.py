@@ -247,3 +247,9 @@ def test_an_unreachable_scheduler_is_a_clear_error(capsys, run_folder, monkeypat
 def test_scheduler_needs_the_dask_engine(capsys, run_folder):
     code, _, err = check(capsys, str(run_folder), "--scheduler", "tcp://127.0.0.1:9")
     assert code == 2 and "--scheduler 需与 --engine dask 一起使用" in err
+
+
+def test_the_dask_engine_without_a_scheduler_checks_here(capsys, run_folder):
+    embedded = check(capsys, str(run_folder), "--format", "json", "--jobs", "1")
+    code, out, err = check(capsys, str(run_folder), "--format", "json", "--jobs", "1", "--engine", "dask")
+    assert (code, out) == embedded[:2] and "未给出 --scheduler，使用本机引擎核查" in err
