@@ -100,6 +100,20 @@ def test_html_and_workbook_reports(tmp_path, examples_dir, fmt, magic, capsys):
     assert out.read_bytes()[: len(magic)].upper() == magic.upper()
 
 
+def test_reports_carry_the_ranking_of_counties(tmp_path, examples_dir, capsys):
+    from openpyxl import load_workbook
+
+    html = tmp_path / "report.html"
+    assert main(["check", str(examples_dir), "--format", "html", "--out", str(html), "--jobs", "1"]) == 0
+    assert "评比" in html.read_text(encoding="utf-8") and "封丘县" in html.read_text(encoding="utf-8")
+    workbook = tmp_path / "report.xlsx"
+    assert main(["check", str(examples_dir), "--format", "xlsx", "--out", str(workbook), "--jobs", "1"]) == 0
+    sheets = load_workbook(workbook).sheetnames
+    assert "评比" in sheets
+    ranking = [[cell.value for cell in row] for row in load_workbook(workbook)["评比"].iter_rows()]
+    assert any("封丘县" in [str(value) for value in row] for row in ranking)
+
+
 def test_usage_errors_exit_2(capsys, tmp_path):
     assert main(["check", str(tmp_path / "missing")]) == 2
     assert "找不到" in capsys.readouterr().err

@@ -105,12 +105,15 @@ def collect_and_emit(outcomes: Iterator[Outcome], knowledge: Knowledge, args) ->
     report = document(entries, errors, knowledge)
     if not args.no_mask:
         report = masked_report(report)
+    from dangka.report.grade import grade
+    # 评比: counties and townships scored by findings per household, thresholds in grading.yaml.
+    grades = grade(report, args.policies)
     if args.format == "html":
         from dangka.report.html import render_html
-        write_text(render_html(report, mask=not args.no_mask), args.out)
+        write_text(render_html(report, mask=not args.no_mask, grades=grades), args.out)
     else:
         from dangka.report.xlsx import write_xlsx
-        write_xlsx(report, args.out, mask=not args.no_mask)
+        write_xlsx(report, args.out, mask=not args.no_mask, grades=grades)
     return errors
 
 
