@@ -28,11 +28,11 @@ from dangka.mask import mask_value
 from dangka.output import write_text
 from dangka.report import masked_report
 
-# The text report's pieces for one household; render_text needs the whole document.
+# The text report's pieces for one household, to write households one by one.
 from dangka.report.text import (
-    _household_lines,
-    _Paint,
-    _village_key,
+    household_lines,
+    Paint,
+    village_key,
     render_text,
     use_colour,
 )
@@ -201,20 +201,20 @@ class TextWriter:
     def __init__(self, out: IO[str], colour: bool, mask: bool):
         self.out = out
         self.mask = mask
-        self.paint = _Paint(colour)
+        self.paint = Paint(colour)
         self.tally = Tally()
         self.village: tuple[str, str, str] | None = None
 
     def household(self, entry: dict) -> None:
         self.tally.add(entry)
         shown = masked_entry(entry) if self.mask else entry
-        village = _village_key(shown)
+        village = village_key(shown)
         if village != self.village:
             if self.village is not None:
                 self.out.write("\n")
             self.out.write(self.paint("bold", "■ " + " ".join(village)) + "\n")
             self.village = village
-        self.out.write("".join(line + "\n" for line in _household_lines(shown, self.paint)))
+        self.out.write("".join(line + "\n" for line in household_lines(shown, self.paint)))
 
     def finish(self) -> None:
         if self.village is not None:

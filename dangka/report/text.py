@@ -17,7 +17,7 @@ def use_colour(stream) -> bool:
     return hasattr(stream, "isatty") and stream.isatty() and "NO_COLOR" not in os.environ
 
 
-class _Paint:
+class Paint:
     def __init__(self, enabled: bool):
         self.enabled = enabled
 
@@ -25,19 +25,19 @@ class _Paint:
         return f"{_COLOURS[style]}{text}{_RESET}" if self.enabled else text
 
 
-def _village_key(entry: dict) -> tuple[str, str, str]:
+def village_key(entry: dict) -> tuple[str, str, str]:
     region = entry.get("region") or {}
     return tuple(str(region.get(level) or "（未注明）") for level in ("county", "township", "village"))
 
 
 def render_text(document: dict, colour: bool = False) -> str:
-    paint = _Paint(colour)
+    paint = Paint(colour)
     lines: list[str] = []
-    entries = sorted(document["households"], key=_village_key)
-    for village, members in groupby(entries, key=_village_key):
+    entries = sorted(document["households"], key=village_key)
+    for village, members in groupby(entries, key=village_key):
         lines.append(paint("bold", "■ " + " ".join(village)))
         for entry in members:
-            lines.extend(_household_lines(entry, paint))
+            lines.extend(household_lines(entry, paint))
         lines.append("")
     if document["errors"]:
         lines.append(paint("bold", tr("■ 无法读取的档案", "■ Unreadable dossiers")))
@@ -49,7 +49,7 @@ def render_text(document: dict, colour: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _household_lines(entry: dict, paint: _Paint) -> list[str]:
+def household_lines(entry: dict, paint: Paint) -> list[str]:
     head = f"（户主 {entry['head']}）" if entry.get("head") else ""
     findings = entry["findings"]
     if not findings:
@@ -85,7 +85,7 @@ def _value(value: object) -> str:
     return str(value)
 
 
-def _summary(document: dict, paint: _Paint) -> str:
+def _summary(document: dict, paint: Paint) -> str:
     summary = document["summary"]
     parts = [tr(f"共核查 {summary['households']} 户，{summary['with_findings']} 户有问题",
                 f"{summary['households']} households checked, {summary['with_findings']} with findings")]
