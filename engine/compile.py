@@ -631,7 +631,7 @@ def plan_rulesets(rules: list[CompiledRule]) -> list[RulesetPlan]:
     """Cut the rules into rulesets small enough for durable_rules, each fact within the key limit."""
     plans: list[RulesetPlan] = []
     for rule in rules:
-        for fact_type, keys in rule.fields.items():
+        for keys in rule.fields.values():
             if len(keys) > MAX_FACT_FIELDS:
                 raise CompileError(f"规则 {rule.rule.id} 读取同一类记录的字段超过 {MAX_FACT_FIELDS} 个，请拆分",
                                    f"rule {rule.rule.id} reads more than {MAX_FACT_FIELDS} fields of one record",

@@ -10,7 +10,7 @@ from durable import engine as durable_engine
 
 from dangka import contract
 from dangka.dsl import ast
-from dangka.engine.compile import DERIVED_FACT, GO, CompiledRule, RulesetPlan, fact_value, first_flag, policy_key
+from dangka.engine.compile import DERIVED_FACT, GO, CompiledRule, RulesetPlan, fact_value
 from dangka.engine.fast import compile_condition
 from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.evaluate import TRUE, Evaluator, Household, Reads, json_value
