@@ -246,6 +246,7 @@ class _BoundedLoader(yaml.SafeLoader):
     def __init__(self, stream: str):
         super().__init__(stream)
         self._depth = 0
+        self._sizes: dict[int, int] = {}  # mapping node id → entries its merges ask for
         if _LibyamlParser is not None:
             events = _LibyamlParser(stream)
             self.check_event, self.peek_event, self.get_event = events.check_event, events.peek_event, events.get_event
@@ -261,9 +262,20 @@ class _BoundedLoader(yaml.SafeLoader):
 
     def flatten_mapping(self, node):
         # Merge keys copy entries, so chained `<<: [*a, *a]` doubles a mapping at every level.
-        merges = any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value)
+        # The size counted is what the merges ask for (each merged mapping at its own counted
+        # size), not what PyYAML builds: PyYAML 6.0.4 drops repeated keys while merging, older
+        # versions copy them all, and the bomb must be refused the same way under both.
+        own, merged = 0, 0
+        for key, value in node.value:
+            if key.tag != "tag:yaml.org,2002:merge":
+                own += 1
+                continue
+            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            merged += sum(self._sizes.get(id(source), len(source.value)) for source in sources
+                          if isinstance(source, yaml.MappingNode))
         super().flatten_mapping(node)
-        if merges and len(node.value) > MAX_MERGED_ENTRIES:
+        self._sizes[id(node)] = own + merged
+        if merged and own + merged > MAX_MERGED_ENTRIES:
             raise _Refused(_bomb_message(), node.start_mark.line + 1)
 
 
