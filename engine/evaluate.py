@@ -236,24 +236,21 @@ class Evaluator:
         return value if isinstance(value, Missing) else not value
 
     def e_And(self, node: ast.And, binding, reads):
-        unknown = None
-        for item in node.items:
-            value = self.eval(item, binding, reads)
-            if value is False:
-                return False
-            if isinstance(value, Missing):
-                unknown = Missing((unknown.paths if unknown else ()) + value.paths)
-        return unknown if unknown else True
+        return self.junction(node.items, False, binding, reads)
 
     def e_Or(self, node: ast.Or, binding, reads):
+        return self.junction(node.items, True, binding, reads)
+
+    def junction(self, items, decisive: bool, binding, reads):
+        """Kleene's 并且 (decided by a false part) and 或者 (decided by a true part)."""
         unknown = None
-        for item in node.items:
+        for item in items:
             value = self.eval(item, binding, reads)
-            if value is True:
-                return True
+            if value is decisive:
+                return decisive
             if isinstance(value, Missing):
                 unknown = Missing((unknown.paths if unknown else ()) + value.paths)
-        return unknown if unknown else False
+        return unknown if unknown else not decisive
 
     def absent_singles(self, node: ast.Node, binding, reads) -> Missing | None:
         """What a quantifier or aggregate needs before it looks at any record.

@@ -167,36 +167,29 @@ def _not(node: ast.Not) -> Value:
     return negation
 
 
-def _and(node: ast.And) -> Value:
-    items = [_compile(item) for item in node.items]
+def _junction(items: tuple[ast.Node, ...], decisive: bool) -> Value:
+    """Kleene's 并且 (decided by a false part) and 或者 (decided by a true part)."""
+    parts = [_compile(item) for item in items]
 
-    def conjunction(household: Household, binding: dict):
+    def junction(household: Household, binding: dict):
         unknown = False
-        for item in items:
-            value = item(household, binding)
-            if value is False:
-                return False
+        for part in parts:
+            value = part(household, binding)
+            if value is decisive:
+                return decisive
             if value is MISSING:
                 unknown = True
-        return MISSING if unknown else True
+        return MISSING if unknown else not decisive
 
-    return conjunction
+    return junction
+
+
+def _and(node: ast.And) -> Value:
+    return _junction(node.items, False)
 
 
 def _or(node: ast.Or) -> Value:
-    items = [_compile(item) for item in node.items]
-
-    def disjunction(household: Household, binding: dict):
-        unknown = False
-        for item in items:
-            value = item(household, binding)
-            if value is True:
-                return True
-            if value is MISSING:
-                unknown = True
-        return MISSING if unknown else False
-
-    return disjunction
+    return _junction(node.items, True)
 
 
 def _needs(where: ast.Node, entity: str) -> Callable[[Household, dict], bool]:
