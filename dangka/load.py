@@ -118,7 +118,7 @@ def _sources(paths: Iterable[str]) -> Iterator[str]:
     """Dossier files in input order; a file named twice (a folder and a file in it) is read once."""
     read: set[str] = set()
     for path in map(os.fspath, paths):
-        for source in _walk(path) if os.path.isdir(path) else [path]:
+        for source in walk(path) if os.path.isdir(path) else [path]:
             # A registry among the files (`dangka check folder/*.yaml`) is the run's registry, not a dossier.
             real = os.path.realpath(source)
             if real not in read and not is_registry(source):
@@ -126,14 +126,16 @@ def _sources(paths: Iterable[str]) -> Iterator[str]:
                 yield source
 
 
-def _walk(folder: str) -> Iterator[str]:
-    """Dossier files below a folder, recursively in sorted order; hidden entries and registries skipped."""
+def walk(folder: str, suffixes: Iterable[str] = tuple(DOSSIER_SUFFIXES)) -> Iterator[str]:
+    """Files below a folder with one of the suffixes, recursively in sorted order; hidden entries and
+    registries skipped."""
+    wanted = set(suffixes)
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(name for name in dirs if not name.startswith("."))
         for name in sorted(files):
             if name.startswith(".") or is_registry(name):
                 continue
-            if Path(name).suffix.lower() in DOSSIER_SUFFIXES:
+            if Path(name).suffix.lower() in wanted:
                 yield os.path.join(root, name)
 
 

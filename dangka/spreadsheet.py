@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import warnings
 import zipfile
@@ -18,7 +19,7 @@ from openpyxl.utils import get_column_letter
 
 from dangka.contract import ENTITIES, Entity, Field, normalize, structure_errors
 from dangka.errors import InputError, Location
-from dangka.load import Loaded, iter_dossiers
+from dangka.load import DOSSIER_SUFFIXES, Loaded, iter_dossiers, walk
 from dangka.report.xlsx import fill_sheet, save_atomic
 
 HOUSEHOLD_ID = "户编号"
@@ -678,6 +679,15 @@ def is_workbook(path: str | Path) -> bool:
     return Path(path).suffix.lower() == ".xlsx"
 
 
+def _input_files(paths: Iterable[str]) -> Iterator[str]:
+    """The files named, and below the folders named the dossier files and workbooks, in order."""
+    for path in map(os.fspath, paths):
+        if os.path.isdir(path):
+            yield from walk(path, (*DOSSIER_SUFFIXES, ".xlsx"))
+        else:
+            yield path
+
+
 def iter_inputs(paths: Iterable[str]) -> Iterator[Loaded]:
     """Dossiers from files and folders (dangka.load.iter_dossiers) and workbooks, in input order.
 
@@ -685,7 +695,7 @@ def iter_inputs(paths: Iterable[str]) -> Iterator[Loaded]:
     """
     index = count()
     first_seen: dict[str, str] = {}
-    for workbooks, group in groupby(paths, key=is_workbook):
+    for workbooks, group in groupby(_input_files(paths), key=is_workbook):
         sources = list(group)
         found = (loaded for path in sources for loaded in read_workbook(path)) if workbooks else iter_dossiers(sources)
         for loaded in found:

@@ -142,3 +142,14 @@ def test_dossiers_to_workbook_to_check_finds_the_same(capsys, examples_dir, tmp_
                 for household in report["households"]}
 
     assert findings(from_workbook) == findings(from_yaml)
+
+
+def test_workbooks_inside_a_checked_folder_are_read(capsys, examples_dir, tmp_path):
+    folder = tmp_path / "county"
+    folder.mkdir()
+    (folder / "registry.yaml").write_text((examples_dir / "registry.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "clean.yaml").write_text((examples_dir / "clean.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["convert", str(examples_dir / "cooking.yaml"), "--out", str(folder / "village.xlsx")]) == 0
+    capsys.readouterr()
+    _code, report = run_json(capsys, str(folder))
+    assert {household["id"] for household in report["households"]} == {"HN-410727-0101-001", "HN-410727-0101-002"}
