@@ -254,16 +254,30 @@ def flatten(condition: dict) -> dict:
     return {key: items}
 
 
+class SlotNames:
+    """Names of the slots of one knowledge base: the same condition on the same records is one slot.
+
+    Syntax nodes compare without their spans, so a condition written in several rules (or twice in
+    one) is computed once per household and carried once per fact.
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[tuple[ast.Node, str | None], str] = {}
+
+    def name(self, node: ast.Node, anchor: str | None) -> str:
+        return self._names.setdefault((node, anchor), f"_s{len(self._names)}")
+
+
 class _NeedsSlot(Exception):
     """Raised inside a quantifier body whose atom reads two collections at once."""
 
 
 class _RuleCompiler:
-    def __init__(self, rule: ast.Rule, index: int, stratum: int, slot_counter: itertools.count):
+    def __init__(self, rule: ast.Rule, index: int, stratum: int, slot_names: SlotNames):
         self.rule = rule
         self.index = index
         self.stratum = stratum
-        self.slot_counter = slot_counter
+        self.slot_names = slot_names
         self.slots: list[Slot] = []
         self.fields: dict[str, set[str]] = {}
         self.views: set[str] = set()
@@ -562,8 +576,9 @@ class _RuleCompiler:
         if any(isinstance(inner, ast.Path) and inner.entity == DERIVED for inner in ast.walk(node)):
             raise CompileError("推出的事实只能直接写在条件里，不能放在计数、合计、函数或政策表查询中",
                                "a derived fact can only stand directly in a condition", node.span)
-        name = f"_s{next(self.slot_counter)}"
-        self.slots.append(Slot(name, anchor, node))
+        name = self.slot_names.name(node, anchor)
+        if all(slot.name != name for slot in self.slots):
+            self.slots.append(Slot(name, anchor, node))
         alias = pattern.alias_of[anchor] if anchor is not None else "h"
         self.use(pattern.type_of.get(alias, HOUSEHOLD) if anchor is None else self.fact_type(anchor), name)
         return alias, self.maybe({name: True}, [name], possibly)
@@ -600,8 +615,8 @@ def _is_bound_collection(entity_key: str, pattern: _Pattern, rule: ast.Rule) -> 
     return entity_key == rule.scope_entity or alias.startswith("q")
 
 
-def compile_rule(rule: ast.Rule, index: int, stratum: int, slot_counter: itertools.count) -> CompiledRule:
-    return _RuleCompiler(rule, index, stratum, slot_counter).compile()
+def compile_rule(rule: ast.Rule, index: int, stratum: int, slot_names: SlotNames) -> CompiledRule:
+    return _RuleCompiler(rule, index, stratum, slot_names).compile()
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -12,7 +11,7 @@ from dangka.dsl import ast
 from dangka.dsl.check import CheckedRules, check_rules, strata
 from dangka.dsl.parse import RuleError, RuleErrors, read_rule_file
 from dangka.dsl.transform import parse_rules
-from dangka.engine.compile import CompiledRule, CompileError, RulesetPlan, compile_rule, plan_rulesets
+from dangka.engine.compile import CompiledRule, CompileError, RulesetPlan, SlotNames, compile_rule, plan_rulesets
 from dangka.errors import Location
 from dangka.i18n import tr
 from dangka.policy import Policies
@@ -128,12 +127,12 @@ class Knowledge:
 
 def _compile_all(checked: CheckedRules) -> tuple[list[CompiledRule], list[RuleError]]:
     levels = strata(checked, lambda rule: _derived_reads(rule))
-    counter = itertools.count()
+    slot_names = SlotNames()
     compiled = []
     errors = []
     for index, rule in enumerate(checked.rules):
         try:
-            compiled.append(compile_rule(rule, index, levels[rule.id], counter))
+            compiled.append(compile_rule(rule, index, levels[rule.id], slot_names))
         except CompileError as error:
             errors.append(RuleError("compile.unsupported", tr(error.message_zh, error.message_en),
                                     Location(error.span.file, error.span.line, error.span.col)))

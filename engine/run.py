@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass, field
 
 import durable_rules_engine
+import orjson
 from durable import engine as durable_engine
 
 from dangka import contract
 from dangka.dsl import ast
-from dangka.engine.compile import DERIVED_FACT, GO, CompiledRule, RulesetPlan, fact_value
+from dangka.engine.compile import DERIVED_FACT, GO, CompiledRule, RulesetPlan, Slot, fact_value
 from dangka.engine.fast import compile_condition
 from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.evaluate import TRUE, Evaluator, Household, Reads, json_value
@@ -19,6 +20,11 @@ from dangka.errors import DangkaError
 from dangka.i18n import tr
 
 HOUSEHOLD = "household"
+
+
+def _encode(facts: list[dict]) -> str:
+    """Facts as the JSON text durable_rules parses."""
+    return orjson.dumps(facts).decode()
 
 
 class EngineError(DangkaError):
@@ -55,10 +61,12 @@ class _Rulesets:
         self.firings: list[tuple[int, dict]] = []
         self.action_errors: list[BaseException] = []
         self.names: list[str] = []
+        self.rulesets: dict[str, durable_engine.Ruleset] = {}
         for plan in knowledge.plans:
             name = f"dangka_{knowledge.digest[:16]}_{plan.index}"
             self.host.register_rulesets({name: self._definition(plan)})
             self.names.append(name)
+            self.rulesets[name] = self.host.get_ruleset(name)
 
     def _definition(self, plan: RulesetPlan) -> dict:
         definition = {}
@@ -75,17 +83,15 @@ class _Rulesets:
     def assert_and_run(self, name: str, facts: list[dict]) -> list[tuple[int, dict]]:
         """Assert facts of many sessions and run every action they make ready, here and now.
 
-        durable_rules runs, inside assert_facts, only the actions of the last session touched;
-        the stock host leaves the rest to a background thread. They are run here instead, one
-        after another, until none is pending.
+        The facts go straight to the engine's C interface as orjson text (the stock host encodes
+        with the json module and wraps each call in callbacks, most of a household's time in
+        durable_rules); durable_rules runs, inside assert_facts, no action at all this way, and
+        every pending one is run here, one after another, until none is left.
         """
         self.firings = []
-        self.host.assert_facts(name, facts)
-        ruleset = self.host.get_ruleset(name)
-        while True:
-            pending = durable_rules_engine.start_action(ruleset._handle)
-            if not pending:
-                break
+        ruleset = self.rulesets[name]
+        self._result(durable_rules_engine.assert_facts(ruleset._handle, _encode(facts)), facts)
+        while pending := durable_rules_engine.start_action(ruleset._handle):
             ruleset._flush_actions(json.loads(pending[0]), {"message": json.loads(pending[1])}, pending[2],
                                    lambda error, state: None)
         if self.action_errors:
@@ -94,6 +100,17 @@ class _Rulesets:
             raise EngineError(tr(f"规则动作出错：{error!r}", f"a rule action failed: {error!r}"))
         firings, self.firings = self.firings, []
         return firings
+
+    def retract(self, name: str, facts: list[dict]) -> None:
+        """Retract facts asserted before (their sessions are then empty and can be reused)."""
+        self._result(durable_rules_engine.retract_facts(self.rulesets[name]._handle, _encode(facts)), facts)
+
+    @staticmethod
+    def _result(result: tuple, facts: list[dict]) -> None:
+        # durable_rules answers 1 when no rule observes a fact and 2 when a fact is already known.
+        if result[0] in (1, 2):
+            raise EngineError(tr(f"durable_rules 未能处理事实（代码 {result[0]}）：{_encode(facts)[:300]}",
+                                 f"durable_rules could not handle the facts (code {result[0]})"))
 
     def _action(self, rule_index: int):
         def action(closure):
@@ -147,6 +164,7 @@ class Engine:
         self.max_stratum = max((compiled.stratum for compiled in knowledge.rules), default=0)
         self.cells: dict[tuple, object] = {}
         self._keys_by_plan: dict[int, list] = {}
+        self._slots_by_plan: dict[int, list[Slot]] = {}
         self.slot_conditions = {slot.name: compile_condition(slot.expr)
                                 for compiled in knowledge.rules for slot in compiled.slots}
 
@@ -214,22 +232,34 @@ class Engine:
     def _views(self, plan: RulesetPlan) -> set[str]:
         return {view for compiled in plan.rules for view in compiled.views}
 
-    def slot_values(self, household: Household, plan: RulesetPlan) -> dict[str, dict[str, bool]]:
-        """Each slot of the plan's rules: record id → value (absent when undecided)."""
-        values: dict[str, dict[str, bool]] = {}
-        for compiled in plan.rules:
-            for slot in compiled.slots:
-                condition = self.slot_conditions[slot.name]
-                per_record = values.setdefault(slot.name, {})
-                if slot.anchor is None:
-                    targets = [(record, {}) for record in household.records.get(HOUSEHOLD, [])]
-                else:
-                    targets = [(record, {slot.anchor: record}) for record in household.of(slot.anchor)]
-                for record, binding in targets:
-                    result = condition(household, binding)
-                    if result is not None:
-                        per_record[record.id] = result
+    def slot_values(self, household: Household, plan: RulesetPlan,
+                    values: dict[str, dict[str, bool]] | None = None) -> dict[str, dict[str, bool]]:
+        """Each slot of the plan's rules: record id → value (absent when undecided).
+
+        Slots already in `values` (computed for another plan: rules share slots) are not computed again.
+        """
+        values = {} if values is None else values
+        for slot in self._plan_slots(plan):
+            if slot.name in values:
+                continue
+            condition = self.slot_conditions[slot.name]
+            per_record = values[slot.name] = {}
+            if slot.anchor is None:
+                targets = [(record, {}) for record in household.records.get(HOUSEHOLD, [])]
+            else:
+                targets = [(record, {slot.anchor: record}) for record in household.of(slot.anchor)]
+            for record, binding in targets:
+                result = condition(household, binding)
+                if result is not None:
+                    per_record[record.id] = result
         return values
+
+    def _plan_slots(self, plan: RulesetPlan) -> list[Slot]:
+        slots = self._slots_by_plan.get(plan.index)
+        if slots is None:
+            unique = {slot.name: slot for compiled in plan.rules for slot in compiled.slots}
+            slots = self._slots_by_plan[plan.index] = list(unique.values())
+        return slots
 
     # -- running --
     def check(self, dossier: dict, links: dict | None = None) -> HouseholdResult:
@@ -250,6 +280,7 @@ class Engine:
         rulesets = self.rulesets
         asserted: dict[str, list[dict]] = {name: [] for name in rulesets.names}
         sent_derived: dict[tuple[str, int], set[str]] = {}
+        slots: dict[int, dict[str, dict[str, bool]]] = {index: {} for index in active}
         try:
             for stratum in range(self.max_stratum + 1):
                 for plan, name in zip(self.knowledge.plans, rulesets.names):
@@ -257,8 +288,8 @@ class Engine:
                         continue
                     batch = []
                     for index in active:
-                        batch.extend(self._stratum_facts(households[index], plan, name, str(index), stratum,
-                                                         sent_derived.setdefault((name, index), set())))
+                        batch.extend(self._stratum_facts(households[index], plan, str(index), stratum,
+                                                         sent_derived.setdefault((name, index), set()), slots[index]))
                     asserted[name].extend(batch)
                     for rule_index, facts in rulesets.assert_and_run(name, batch):
                         index = int(facts[GO]["sid"])
@@ -272,16 +303,16 @@ class Engine:
             # instead, and they are reused, so live sessions never outnumber one batch.
             for name in rulesets.names:
                 if asserted[name]:
-                    rulesets.host.retract_facts(name, asserted[name])
+                    rulesets.retract(name, asserted[name])
         for index in active:
             results[index].derived = set(households[index].derived)
             self._findings(households[index], firings[index], results[index])
         return results
 
-    def _stratum_facts(self, household: Household, plan: RulesetPlan, name: str, sid: str, stratum: int,
-                       sent_derived: set[str]) -> list[dict]:
+    def _stratum_facts(self, household: Household, plan: RulesetPlan, sid: str, stratum: int,
+                       sent_derived: set[str], slots: dict[str, dict[str, bool]]) -> list[dict]:
         """A household's facts for one ruleset and stratum, ending with the fact that starts it."""
-        batch = self.facts(household, plan, sid, self.slot_values(household, plan)) if stratum == 0 else []
+        batch = self.facts(household, plan, sid, self.slot_values(household, plan, slots)) if stratum == 0 else []
         for derived in sorted(household.derived - sent_derived):
             batch.append({"sid": sid, "id": f"_d_{derived}", "t": DERIVED_FACT, "name": derived})
             sent_derived.add(derived)
