@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 from dataclasses import dataclass, field
 
@@ -25,6 +26,20 @@ HOUSEHOLD = "household"
 def _encode(facts: list[dict]) -> str:
     """Facts as the JSON text durable_rules parses."""
     return orjson.dumps(facts).decode()
+
+
+# Values durable_rules cannot hold as they are (fact_value), by type: the rest go as they are.
+_FACT_VALUE = {type_: fact_value for type_ in (_dt.date, _dt.datetime, set, frozenset, tuple)}
+
+
+@dataclass
+class _FactKeys:
+    """The keys a ruleset reads of one fact type: record values, policy values, first-of-view flags, slots."""
+
+    value: list[str] = field(default_factory=list)
+    policy: list[tuple[str, str]] = field(default_factory=list)   # (key, parameter)
+    first: list[tuple[str, str]] = field(default_factory=list)    # (key, view)
+    slot: list[str] = field(default_factory=list)
 
 
 class EngineError(DangkaError):
@@ -163,6 +178,7 @@ class Engine:
         self.rulesets = _HOSTS[key]
         self.max_stratum = max((compiled.stratum for compiled in knowledge.rules), default=0)
         self.cells: dict[tuple, object] = {}
+        self._policy: dict[tuple, dict[str, object]] = {}
         self._keys_by_plan: dict[int, list] = {}
         self._slots_by_plan: dict[int, list[Slot]] = {}
         self.slot_conditions = {slot.name: compile_condition(slot.expr)
@@ -180,57 +196,65 @@ class Engine:
             records.setdefault(record.entity, []).append(record)
         head = records.get(HOUSEHOLD, [None])[0]
         values = head.values if head is not None else {}
-        policy = self.knowledge.policies.resolve(values.get("year"), values.get("province"))
-        return Household(records, policy, {}, self.knowledge.policies,
-                         year=values.get("year"), province=values.get("province"), cells=self.cells)
+        year, province = values.get("year"), values.get("province")
+        # A run holds a few (year, province) pairs: their parameters are resolved once, and shared.
+        policy = self._policy.get((year, province))
+        if policy is None:
+            policy = self._policy[(year, province)] = self.knowledge.policies.resolve(year, province)
+        return Household(records, policy, {}, self.knowledge.policies, year=year, province=province,
+                         cells=self.cells)
 
     def facts(self, household: Household, plan: RulesetPlan, sid: str, slots: dict) -> list[dict]:
         """The household's facts for one ruleset: each record with the keys the ruleset reads."""
         facts = []
-        first_records = {view: (household.first(view).id if household.first(view) else None)
-                         for view in self._views(plan)}
         for fact_type, keys in self._fact_keys(plan):
-            for record in household.records.get(fact_type, ()):
-                fact = {"sid": sid, "id": record.id, "t": fact_type}
+            records = household.records.get(fact_type)
+            if not records:
+                continue
+            shared = {"sid": sid, "t": fact_type}
+            for key, name in keys.policy:
+                value = household.policy.get(name)
+                if value is not None:
+                    shared[key] = fact_value(value)
+            firsts = {key: household.first(view) for key, view in keys.first}
+            for record in records:
+                fact = {"id": record.id, **shared}
                 values = record.values
-                for key, kind, name in keys:
-                    if kind == "value":
-                        value = values.get(key)
-                    elif kind == "policy":
-                        value = household.policy.get(name)
-                    elif kind == "first":
-                        value = True if first_records.get(name) == record.id else None
-                    else:
-                        value = slots.get(key, {}).get(record.id)
+                for key in keys.value:
+                    value = values.get(key)
                     if value is not None:
-                        fact[key] = fact_value(value)
+                        fact[key] = _FACT_VALUE[type(value)](value) if type(value) in _FACT_VALUE else value
+                for key, first in firsts.items():
+                    if first is record:
+                        fact[key] = True
+                for key in keys.slot:
+                    value = slots.get(key, {}).get(record.id)
+                    if value is not None:
+                        fact[key] = value
                 facts.append(fact)
         return facts
 
-    def _fact_keys(self, plan: RulesetPlan) -> list[tuple[str, list[tuple[str, str, str]]]]:
-        """Per fact type, each key the plan reads with where its value comes from (worked out once)."""
+    def _fact_keys(self, plan: RulesetPlan) -> list[tuple[str, "_FactKeys"]]:
+        """Per fact type, the keys the plan reads, by where their values come from (worked out once)."""
         cached = self._keys_by_plan.get(plan.index)
         if cached is None:
             cached = []
             for fact_type, keys in plan.fields.items():
                 if fact_type == DERIVED_FACT:
                     continue
-                sources = []
+                sources = _FactKeys()
                 for key in sorted(keys):
                     if key.startswith("_p_"):
-                        sources.append((key, "policy", key[3:]))
+                        sources.policy.append((key, key[3:]))
                     elif key.startswith("_f_"):
-                        sources.append((key, "first", key[3:]))
+                        sources.first.append((key, key[3:]))
                     elif key.startswith("_s"):
-                        sources.append((key, "slot", key))
+                        sources.slot.append(key)
                     else:
-                        sources.append((key, "value", key))
+                        sources.value.append(key)
                 cached.append((fact_type, sources))
             self._keys_by_plan[plan.index] = cached
         return cached
-
-    def _views(self, plan: RulesetPlan) -> set[str]:
-        return {view for compiled in plan.rules for view in compiled.views}
 
     def slot_values(self, household: Household, plan: RulesetPlan,
                     values: dict[str, dict[str, bool]] | None = None) -> dict[str, dict[str, bool]]:
