@@ -10,12 +10,13 @@ every slot of the knowledge base.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 
 from dangka import contract
 from dangka.dsl import ast
 from dangka.dsl.check import DERIVED, POLICY
-from dangka.engine.evaluate import FUNCTIONS, Household, _paths_of, arithmetic, compare
+from dangka.engine.evaluate import FUNCTIONS, Household, Missing, _paths_of, arithmetic
 
 MISSING = object()
 
@@ -42,9 +43,13 @@ def _literal(node: ast.Literal) -> Value:
     return lambda household, binding: value
 
 
+_UNBOUND = object()
+
+
 def _record(entity: str) -> Callable[[Household, dict], contract.Record | None]:
     def record(household: Household, binding: dict):
-        return binding[entity] if entity in binding else household.first(entity)
+        found = binding.get(entity, _UNBOUND)
+        return household.first(entity) if found is _UNBOUND else found
 
     return record
 
@@ -61,10 +66,12 @@ def _path(node: ast.Path) -> Value:
             value = household.policy.get(key)
             return MISSING if value is None else value
         return policy
-    record_of = _record(node.entity)
+    entity = node.entity
 
     def field(household: Household, binding: dict):
-        record = record_of(household, binding)
+        record = binding.get(entity, _UNBOUND)
+        if record is _UNBOUND:
+            record = household.first(entity)
         value = record.values.get(key) if record is not None else None
         return MISSING if value is None else value
 
@@ -107,32 +114,52 @@ def _set(node: ast.SetLiteral) -> Value:
     return members
 
 
-def _both(left: ast.Node, right: ast.Node, combine) -> Value:
-    left_of, right_of = _compile(left), _compile(right)
+def _both(left: ast.Node, right: ast.Node, combine: Callable[[object, object], object]) -> Value:
+    """combine(left, right) once both are known; a constant right side is taken as it is."""
+    left_of = _compile(left)
+    if isinstance(right, ast.Literal):
+        constant = right.value
+
+        def with_constant(household: Household, binding: dict):
+            first = left_of(household, binding)
+            return MISSING if first is MISSING else combine(first, constant)
+
+        return with_constant
+    right_of = _compile(right)
 
     def both(household: Household, binding: dict):
-        first, second = left_of(household, binding), right_of(household, binding)
-        if first is MISSING or second is MISSING:
+        first = left_of(household, binding)
+        if first is MISSING:
             return MISSING
-        result = combine(first, second)
-        return MISSING if type(result).__name__ == "Missing" else result
+        second = right_of(household, binding)
+        return MISSING if second is MISSING else combine(first, second)
 
     return both
 
 
 def _binary(node: ast.Binary) -> Value:
     op = node.op
-    return _both(node.left, node.right, lambda left, right: arithmetic(op, left, right))
+
+    def combine(left, right):
+        result = arithmetic(op, left, right)
+        return MISSING if isinstance(result, Missing) else result
+
+    return _both(node.left, node.right, combine)
 
 
 def _compare(node: ast.Compare) -> Value:
-    op = node.op
-    return _both(node.left, node.right, lambda left, right: compare(op, left, right))
+    return _both(node.left, node.right, _COMPARISONS[node.op])
+
+
+# evaluate.compare's comparisons, looked up once per node instead of once per value.
+_COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+                ">": operator.gt, ">=": operator.ge}
 
 
 def _member_of(node: ast.MemberOf) -> Value:
-    negated = node.negated
-    return _both(node.item, node.collection, lambda item, collection: (item in collection) != negated)
+    if node.negated:
+        return _both(node.item, node.collection, lambda item, collection: item not in collection)
+    return _both(node.item, node.collection, lambda item, collection: item in collection)
 
 
 def _negative(node: ast.Negative) -> Value:

@@ -32,3 +32,30 @@ def test_every_slot_of_the_knowledge_base_agrees_with_the_evaluator(clean_dossie
             for binding in records:
                 slow = evaluator.condition(slot.expr, binding, Reads(recording=False))
                 assert condition(household, binding) is expected[slow], (slot.name, dossier["id"])
+
+
+def test_each_comparison_and_membership_agrees_with_the_evaluator(clean_dossier):
+    """Every operator, with a constant or a computed right side, against evaluate.compare and 属于."""
+    import datetime as dt
+
+    from dangka.dsl import ast
+    from dangka.engine.evaluate import compare
+
+    household = Engine(Knowledge.load()).household(clean_dossier)
+    values = [0, 1, 2.5, -3, "a", "b", dt.date(2017, 1, 1), dt.date(2018, 6, 30)]
+    for left in values:
+        for right in values:
+            if type(left) is not type(right) and not all(isinstance(value, (int, float)) for value in (left, right)):
+                continue
+            for op in ("==", "!=", "<", "<=", ">", ">="):
+                constant = ast.Compare(op, ast.Literal(left, ast.NO_SPAN), ast.Literal(right, ast.NO_SPAN), ast.NO_SPAN)
+                computed = ast.Compare(op, ast.Literal(left, ast.NO_SPAN),
+                                       ast.Negative(ast.Literal(-right, ast.NO_SPAN), ast.NO_SPAN)
+                                       if isinstance(right, (int, float)) else ast.Literal(right, ast.NO_SPAN),
+                                       ast.NO_SPAN)
+                for node in (constant, computed):
+                    assert compile_condition(node)(household, {}) is compare(op, left, right), (left, op, right)
+            for negated in (False, True):
+                node = ast.MemberOf(ast.Literal(left, ast.NO_SPAN),
+                                    ast.SetLiteral((ast.Literal(right, ast.NO_SPAN),), ast.NO_SPAN), negated, ast.NO_SPAN)
+                assert compile_condition(node)(household, {}) is ((left == right) != negated)
