@@ -367,6 +367,11 @@ class Engine:
                     f"rule {rule.id} fired in durable_rules but evaluates to {outcome}"))
             message = render_message(rule, evaluator, binding, reads)
             result.findings.append(Finding(compiled, scope, reads, message))
+        # In knowledge-base order (file, then rule), then dossier order: not in the order durable_rules
+        # happened to fire them, which changes whenever the rules are cut into rulesets differently.
+        position = {record.id: number for number, record in enumerate(by_id.values())}
+        result.findings.sort(key=lambda finding: (finding.rule.index,
+                                                  position[finding.scope.id] if finding.scope else -1))
 
 
 def render_message(rule: ast.Rule, evaluator: Evaluator, binding: dict, reads: Reads) -> str:
