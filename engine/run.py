@@ -316,7 +316,7 @@ class Engine:
                                                          sent_derived.setdefault((name, index), set()), slots[index]))
                     asserted[name].extend(batch)
                     for rule_index, facts in rulesets.assert_and_run(name, batch):
-                        index = int(facts[GO]["sid"])
+                        index = int(next(iter(facts.values()))["sid"])
                         firings[index].append((rule_index, facts))
                         compiled = self.knowledge.rules[rule_index]
                         if compiled.rule.conclude:

@@ -9,7 +9,7 @@ import pytest
 from durable import engine as durable_engine
 
 from dangka.dsl.parse import RuleErrors
-from dangka.engine.compile import MAX_FACT_FIELDS, MAX_RULES_PER_RULESET, flatten, push_not
+from dangka.engine.compile import GO, MAX_FACT_FIELDS, MAX_RULES_PER_RULESET, flatten, push_not
 from dangka.engine.knowledge import Knowledge
 from dangka.engine.run import Engine
 
@@ -26,15 +26,17 @@ def test_golden_patterns_of_the_sample_rules(sample_knowledge):
     assert len(capacity.definitions) == 3
     definition = capacity.definitions[0]
     aliases = [next(iter(part)) for part in definition["all"]]
-    assert aliases == ["_go", "h", "s", "q2"]
-    measure = definition["all"][2]["s"]["$and"]
+    assert aliases == ["h", "s", "q2"]  # no negated pattern: matched as the facts arrive
+    measure = definition["all"][1]["s"]["$and"]
     assert {"$or": [{"kind": "技能培训"}, {"kind": "转移就业"}, {"kind": "公益岗位"}]} in measure
-    member = definition["all"][3]["q2"]["$and"]
+    member = definition["all"][2]["q2"]["$and"]
     assert {"name": {"s": "beneficiary"}} in member
     assert {"$gt": {"age": {"h": "_p_working_age_max"}}} in member
     assert capacity.slots == []
     cause = sample_knowledge.rule("PLAN-CAUSE-001")
     assert any(key.endswith("$not") for part in cause.definitions[0]["all"] for key in part)
+    # a negated pattern waits for every fact of the household: the start fact comes first
+    assert next(iter(cause.definitions[0]["all"][0])) == "_go"
     measure_rule = sample_knowledge.rule("PLAN-MEASURE-001")
     assert len(measure_rule.slots) == 1 and measure_rule.slots[0].anchor is None
 
@@ -106,6 +108,31 @@ def test_durable_rules_misreads_nested_or_which_flatten_avoids():
         fired.clear()
         host.assert_facts(f"pin_{name}", [dict(fact) for fact in facts])
         assert bool(fired) == (name == "nested"), name
+
+
+def test_durable_rules_keeps_a_match_a_later_fact_negates_which_the_start_fact_avoids():
+    """Pins why rules with a negated pattern wait for the start fact: durable_rules 2.0.28 runs the
+    match of "household and no survey" even when the survey arrives later in the same batch."""
+    fired = []
+
+    def ruleset(head):
+        return {"r": {"all": head + [{"h": {"t": "household"}}, {"n$not": {"t": "survey"}}],
+                      "run": lambda c: fired.append(1)},
+                "o": {"all": [{"o": {"$or": [{"t": "household"}, {"t": "survey"}, {"t": GO}]}},
+                              {"z": {"t": "_never"}}],
+                      "run": lambda c: None}}
+
+    household, survey = {"sid": "1", "id": "h", "t": "household"}, {"sid": "1", "id": "s", "t": "survey"}
+    start = {"sid": "1", "id": "go", "t": GO, "k": 0}
+    for name, head, facts, expected in (
+            ("late", [], [household, survey], True),          # the bug
+            ("early", [], [survey, household], False),
+            ("gated", [{GO: {"$and": [{"t": GO}, {"k": 0}]}}], [household, survey, start], False)):
+        host = _QuietHost()
+        host.register_rulesets({f"pin_not_{name}": ruleset(head)})
+        fired.clear()
+        host.assert_facts(f"pin_not_{name}", [dict(fact) for fact in facts])
+        assert bool(fired) == expected, name
 
 
 def test_a_rule_reading_too_many_fields_of_one_record_is_refused(tmp_path):
