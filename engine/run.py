@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 from dataclasses import dataclass, field
 
@@ -24,19 +23,17 @@ HOUSEHOLD = "household"
 
 
 def _encode(facts: list[dict]) -> str:
-    """Facts as the JSON text durable_rules parses."""
-    return orjson.dumps(facts).decode()
+    """Facts as the JSON text durable_rules parses, dates and sets as fact_value makes them."""
+    return orjson.dumps(facts, default=fact_value, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
 
 
-# Values durable_rules cannot hold as they are (fact_value), by type: the rest go as they are.
-_FACT_VALUE = {type_: fact_value for type_ in (_dt.date, _dt.datetime, set, frozenset, tuple)}
 
 
 @dataclass
 class _FactKeys:
     """The keys a ruleset reads of one fact type: record values, policy values, first-of-view flags, slots."""
 
-    value: list[str] = field(default_factory=list)
+    values: set[str] = field(default_factory=set)
     policy: list[tuple[str, str]] = field(default_factory=list)   # (key, parameter)
     first: list[tuple[str, str]] = field(default_factory=list)    # (key, view)
     slot: list[str] = field(default_factory=list)
@@ -215,20 +212,18 @@ class Engine:
             for key, name in keys.policy:
                 value = household.policy.get(name)
                 if value is not None:
-                    shared[key] = fact_value(value)
+                    shared[key] = value
             firsts = {key: household.first(view) for key, view in keys.first}
             for record in records:
-                fact = {"id": record.id, **shared}
                 values = record.values
-                for key in keys.value:
-                    value = values.get(key)
-                    if value is not None:
-                        fact[key] = _FACT_VALUE[type(value)](value) if type(value) in _FACT_VALUE else value
+                fact = {key: values[key] for key in keys.values.intersection(values)}
+                fact.update(shared)
+                fact["id"] = record.id
                 for key, first in firsts.items():
                     if first is record:
                         fact[key] = True
                 for key in keys.slot:
-                    value = slots.get(key, {}).get(record.id)
+                    value = slots[key].get(record.id)
                     if value is not None:
                         fact[key] = value
                 facts.append(fact)
@@ -251,7 +246,7 @@ class Engine:
                     elif key.startswith("_s"):
                         sources.slot.append(key)
                     else:
-                        sources.value.append(key)
+                        sources.values.add(key)
                 cached.append((fact_type, sources))
             self._keys_by_plan[plan.index] = cached
         return cached
