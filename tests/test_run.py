@@ -153,3 +153,14 @@ def test_findings_come_in_knowledge_base_order_then_dossier_order():
         assert order == sorted(order)
         longest = max(longest, len(findings))
     assert longest > 1
+
+
+def test_sessions_hold_no_fact_after_a_check(sample_engine, cooking_dossier):
+    """Facts are retracted by session and id alone: nothing of the household may stay behind."""
+    import json
+
+    import durable_rules_engine
+
+    assert sample_engine.check(cooking_dossier).findings
+    for ruleset in sample_engine.rulesets.rulesets.values():
+        assert json.loads(durable_rules_engine.get_facts(ruleset._handle, "0")) == []
