@@ -253,8 +253,10 @@ def _quantifier(node: ast.Quantifier) -> Value:
         if absent(household, binding):
             return MISSING
         unknown = False
+        inner = dict(binding)   # one binding, rebound per record: the body keeps no reference to it
         for record in household.of(entity):
-            value = where(household, {**binding, entity: record})
+            inner[entity] = record
+            value = where(household, inner)
             if value is MISSING:
                 unknown = True
             elif kind == "any" and value is True:
@@ -280,8 +282,10 @@ def _count(node: ast.Count) -> Value:
         if absent(household, binding):
             return MISSING
         total, unknown = 0, False
+        inner = dict(binding)
         for record in records:
-            value = where(household, {**binding, entity: record})
+            inner[entity] = record
+            value = where(household, inner)
             if value is MISSING:
                 unknown = True
             elif value is True:
@@ -301,8 +305,9 @@ def _sum(node: ast.Sum) -> Value:
         if absent is not None and absent(household, binding):
             return MISSING
         result, unknown = 0, False
+        inner = dict(binding)
         for record in household.of(entity):
-            inner = {**binding, entity: record}
+            inner[entity] = record
             if where is not None:
                 keep = where(household, inner)
                 if keep is MISSING:
