@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from functools import cache
 from importlib import resources
+from types import MappingProxyType
+from typing import NamedTuple
 
 import yaml
 
@@ -37,6 +40,7 @@ class Enumeration:
     reference: str                  # the source text the words and codes come from
     words: tuple[Word, ...]
     _lookup: dict[str, str] = dataclass_field(default_factory=dict, repr=False, compare=False)
+    _by_number: dict[int, str] = dataclass_field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Codes and aliases first, words last: a canonical word always maps to itself.
@@ -46,6 +50,10 @@ class Enumeration:
                 self._lookup[alias] = entry.word
         for entry in self.words:
             self._lookup[entry.word] = entry.word
+        # A bare number is the first word whose code is that number ("08" and 8 are both 缺劳力).
+        for entry in self.words:
+            if entry.code.isdigit():
+                self._by_number.setdefault(int(entry.code), entry.word)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -57,10 +65,14 @@ class Enumeration:
         if isinstance(raw, bool):
             return None
         if isinstance(raw, int):
-            return next((entry.word for entry in self.words if entry.code.isdigit() and int(entry.code) == raw), None)
+            return self._by_number.get(raw)
         if isinstance(raw, str):
             return self._lookup.get(raw.strip())
         return None
+
+    def exact(self) -> dict[str, str]:
+        """Canonical words by the spellings that need no stripping: a hit is what `canonical` gives."""
+        return {spelling: word for spelling, word in self._lookup.items() if spelling and spelling == spelling.strip()}
 
     def code(self, word: str) -> str | None:
         """The national code of a canonical word."""
@@ -134,6 +146,13 @@ class Entity:
     filter: tuple[str, str] | None = None  # for a view: (field key, word), e.g. ("kind", "党支部提议")
     description: str = ""    # one Chinese sentence for docs
     source: str = "dossier"  # "dossier", "links" (the responsibility graph) or "problems"
+    _by_name: dict[str, Field] = dataclass_field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A name two fields share belongs to the first of them.
+        for candidate in self.fields:
+            for name in candidate.names:
+                self._by_name.setdefault(name, candidate)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -141,7 +160,7 @@ class Entity:
 
     def field(self, name: str) -> Field | None:
         """A field by key, Chinese label or alias."""
-        return next((candidate for candidate in self.fields if name in candidate.names), None)
+        return self._by_name.get(name)
 
 
 def _f(key: str, label: str, type_: str, path: str | None = None, *, enum: str | None = None,
@@ -546,44 +565,106 @@ _NORMALIZERS = {
 }
 
 
+# Quick readers: most dossier values come in the clean shape of their type (text without
+# surrounding spaces, a finite number, an ISO date, a dictionary word). A field's quick reader
+# gives `normalize`'s result for those and None for values it leaves to `normalize`, so that
+# `quick(raw) or normalize(field, raw)` is always `normalize(field, raw)`. (Whole numbers and
+# true/false need no reading at all: the record builder keeps them as they are.)
+
+QuickReader = Callable[[object], tuple[object, str | None] | None]
+_EMPTY = (None, None)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def quick_reader(field: Field) -> QuickReader:
+    """normalize(field, ·) for the clean shapes of the field's type, None for other values."""
+    if field.type == "enum":
+        exact = enumeration(field.enum or "").exact()
+
+        def read_word(raw: object) -> tuple[object, str | None] | None:
+            word = exact.get(raw) if type(raw) is str else None
+            return None if word is None else (word, None)
+        return read_word
+    return _QUICK_READERS.get(field.type, _not_quick)
+
+
+def _quick_str(raw: object) -> tuple[object, str | None] | None:
+    if type(raw) is not str:
+        return None
+    text = raw.strip()
+    return (text, None) if text else _EMPTY
+
+
+def _quick_float(raw: object) -> tuple[object, str | None] | None:
+    return (raw, None) if type(raw) is float and math.isfinite(raw) else None
+
+
+def _quick_date(raw: object) -> tuple[object, str | None] | None:
+    if type(raw) is str and _ISO_DATE.fullmatch(raw):
+        try:
+            return dt.date.fromisoformat(raw), None
+        except ValueError:
+            return None  # not a real date: the general path says so
+    return None
+
+
+def _not_quick(raw: object) -> None:
+    return None
+
+
+_QUICK_READERS: dict[str, QuickReader] = {"str": _quick_str, "num": _quick_float, "date": _quick_date}
+
+
 # ---------------------------------------------------------------------------------------------
 # Identity numbers (GB 11643) and ages
 
 
 _ID_WEIGHTS = tuple(2 ** (17 - position) % 11 for position in range(17))
 _ID_CHECK_CHARS = "10X98765432"
+_ID_ZERO_TOTAL = ord("0") * sum(_ID_WEIGHTS)
 _ID_SHAPE = re.compile(r"\d{17}[\dXx]")
 
 
 def id_check_char(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits of an identity number."""
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS))
+    if first17.isascii() and first17.isdigit():
+        # ASCII digits are their byte values less ord("0"): one pass over the bytes, no int() per digit.
+        total = sum(map(operator.mul, first17.encode(), _ID_WEIGHTS)) - _ID_ZERO_TOTAL
+    else:
+        total = sum(map(operator.mul, map(int, first17), _ID_WEIGHTS))
     return _ID_CHECK_CHARS[total % 11]
 
 
 def birth_date_from_id(id_number: str) -> dt.date | None:
     """The birth date written in digits 7–14 of an 18-character identity number, if it is a real date."""
-    if not _ID_SHAPE.fullmatch(id_number):
-        return None
+    return _id_birth(id_number) if _ID_SHAPE.fullmatch(id_number) else None
+
+
+def sex_from_id(id_number: str) -> str | None:
+    """男 or 女 from digit 17 of an identity number (odd is male)."""
+    return _id_sex(id_number) if _ID_SHAPE.fullmatch(id_number) else None
+
+
+def id_number_valid(id_number: str) -> bool:
+    """18 characters, a real birth date, and the right check character (X or x for ten)."""
+    return birth_date_from_id(id_number) is not None and _id_check_agrees(id_number)
+
+
+# The parts of an identity number of the right shape (_ID_SHAPE), for callers that checked it.
+
+def _id_birth(id_number: str) -> dt.date | None:
     try:
         return dt.date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     except ValueError:
         return None
 
 
-def sex_from_id(id_number: str) -> str | None:
-    """男 or 女 from digit 17 of an identity number (odd is male)."""
-    if not _ID_SHAPE.fullmatch(id_number):
-        return None
+def _id_sex(id_number: str) -> str:
     return "男" if int(id_number[16]) % 2 else "女"
 
 
-def id_number_valid(id_number: str) -> bool:
-    """18 characters, a real birth date, and the right check character (X or x for ten)."""
-    return (
-        birth_date_from_id(id_number) is not None
-        and id_check_char(id_number[:17]) == id_number[17].upper()
-    )
+def _id_check_agrees(id_number: str) -> bool:
+    return id_check_char(id_number[:17]) == id_number[17].upper()
 
 
 def age_on(birth: dt.date, day: dt.date) -> int:
@@ -595,7 +676,7 @@ def age_on(birth: dt.date, day: dt.date) -> int:
 # Records: the facts a dossier becomes
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     entity: str              # entity key (never a view)
     id: str                  # unique within the household and stable: "household", "members[0]", "income", ...
@@ -654,20 +735,25 @@ class _RecordBuilder:
 
     def _read(self, entity_: Entity, node: object, path: str, record_id: str, parent: str | None) -> Record:
         record = Record(entity_.key, record_id, path, {}, parent)
-        for field_ in entity_.fields:
-            if field_.derived:
-                continue
-            found, raw = _lookup(node, field_.path)
-            if found:
-                self._set(record, entity_, field_, raw)
+        for below, readers in _reading_plan(entity_.key):
+            self._fill(record, entity_, node if below is None else _node_at(node, below), readers)
         return record
 
-    def _set(self, record: Record, entity_: Entity, field_: Field, raw: object) -> None:
-        value, reason = normalize(field_, raw)
-        if value is not None:
-            record.values[field_.key] = value
-        elif reason is not None:
-            self._problem(record, entity_, field_, raw, reason)
+    def _fill(self, record: Record, entity_: Entity, holder: object, readers: tuple[_FieldReader, ...]) -> None:
+        """The readers' values from the node that holds them (a missing or null value is left out)."""
+        values = record.values
+        for field_, key, name, kept, quick in readers:
+            raw = holder if name is None else holder.get(name)
+            if raw is None:
+                continue
+            if type(raw) is kept:
+                values[key] = raw
+                continue
+            value, reason = quick(raw) or normalize(field_, raw)
+            if value is not None:
+                values[key] = value
+            elif reason is not None:
+                self._problem(record, entity_, field_, raw, reason)
 
     def _problem(self, record: Record, entity_: Entity, field_: Field, raw: object, reason: str) -> None:
         values = {
@@ -689,7 +775,7 @@ class _RecordBuilder:
         entity_ = ENTITIES[key]
         result = []
         for index, node in self._nodes(entity_):
-            if node is None or isinstance(node, (list, dict)) != _item_is_mapping(entity_):
+            if node is None or isinstance(node, (list, dict)) != _MAPPING_ITEMS[key]:
                 continue
             path = f"{entity_.path}[{index}]"
             result.append(self._read(entity_, node, path, path, "household"))
@@ -734,11 +820,10 @@ class _RecordBuilder:
 
     def _province(self, household: Record, head: Record | None) -> str | None:
         found, raw = _lookup(self.dossier, "region.province")
-        field_ = ENTITIES["household"].field("province")
         if found and raw is not None:
-            value, reason = normalize(field_, raw)
+            value, reason = normalize(_PROVINCE, raw)
             if reason is not None:
-                self._problem(household, ENTITIES["household"], field_, raw, reason)
+                self._problem(household, ENTITIES["household"], _PROVINCE, raw, reason)
             return value if isinstance(value, str) else None
         id_number = head.values.get("id_number") if head is not None else None
         if isinstance(id_number, str) and _ID_SHAPE.fullmatch(id_number):
@@ -772,9 +857,11 @@ class _RecordBuilder:
     def _contacts(self) -> list[Record]:
         contacts = self._many("contact")
         registry = self.links.get("registry_contacts")
-        if isinstance(registry, dict):
+        if isinstance(registry, dict) and contacts:
+            from dangka.engine.graph import same_name, same_phone  # the graph's notion of "the same" person and number
+
             for contact in contacts:
-                _add_registry_contact(contact, registry)
+                _add_registry_contact(contact, registry, same_name, same_phone)
         return contacts
 
     def _helpers(self) -> list[Record]:
@@ -797,10 +884,55 @@ class _RecordBuilder:
 
     def _read_link(self, entity_: Entity, entry: dict, path: str, record_id: str) -> Record:
         record = Record(entity_.key, record_id, path, {}, "household")
-        for field_ in entity_.fields:
-            if field_.key in entry:
-                self._set(record, entity_, field_, entry[field_.key])
+        self._fill(record, entity_, entry, _link_readers(entity_.key))
         return record
+
+
+class _FieldReader(NamedTuple):
+    field: Field
+    key: str
+    name: str | None   # the value's key in the node that holds it; None when that node is the value
+    kept: type         # raw values of exactly this type are already normalized (int, bool; NoneType: none)
+    quick: QuickReader
+
+
+def _field_reader(field_: Field, name: str | None) -> _FieldReader:
+    # A raw value is never None when its type is compared, so NoneType keeps nothing as it is.
+    kept = {"int": int, "num": int, "bool": bool}.get(field_.type, type(None))
+    return _FieldReader(field_, field_.key, name, kept, quick_reader(field_))
+
+
+_NO_NODE: Mapping[str, object] = MappingProxyType({})
+
+
+@cache
+def _reading_plan(entity_key: str) -> tuple[tuple[tuple[str, ...] | None, tuple[_FieldReader, ...]], ...]:
+    """An entity's dossier fields in order, each run of them that one mapping holds together, by
+    its path below the entity's node: ((), (id, year, ...)), (("region",), (county, township,
+    village)), ... — paths split once. None: the node is itself the value (other causes)."""
+    plan: list[tuple[tuple[str, ...] | None, list[_FieldReader]]] = []
+    for field_ in ENTITIES[entity_key].fields:
+        if field_.derived:
+            continue
+        parts = field_.path.split(".") if field_.path else None
+        below, name = (tuple(parts[:-1]), parts[-1]) if parts else (None, None)
+        if not plan or plan[-1][0] != below:
+            plan.append((below, []))
+        plan[-1][1].append(_field_reader(field_, name))
+    return tuple((below, tuple(readers)) for below, readers in plan)
+
+
+@cache
+def _link_readers(entity_key: str) -> tuple[_FieldReader, ...]:
+    """A link entity's fields, each read from the link entry's value under its key."""
+    return tuple(_field_reader(field_, field_.key) for field_ in ENTITIES[entity_key].fields)
+
+
+def _node_at(node: object, below: tuple[str, ...]) -> Mapping[str, object]:
+    """The mapping at a path below a node (() is the node itself); an empty one when there is none."""
+    for part in below:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else _NO_NODE
 
 
 def _lookup(node: object, path: str) -> tuple[bool, object]:
@@ -819,6 +951,10 @@ def _item_is_mapping(entity_: Entity) -> bool:
     return any(field_.path for field_ in entity_.fields if not field_.derived)
 
 
+_PROVINCE = ENTITIES["household"].field("province")
+_MAPPING_ITEMS = {key: _item_is_mapping(entity_) for key, entity_ in ENTITIES.items()}
+
+
 def _raw_text(raw: object) -> str:
     """A short text for a raw value in a problem record; containers are described, not dumped."""
     if isinstance(raw, dict):
@@ -834,15 +970,15 @@ def _raw_text(raw: object) -> str:
 def _add_member_derived(member: Record, year: int | None) -> None:
     values = member.values
     id_number = values.get("id_number")
-    if isinstance(id_number, str):
-        values["id_valid"] = id_number_valid(id_number)
-        id_birth = birth_date_from_id(id_number)
+    if isinstance(id_number, str) and _ID_SHAPE.fullmatch(id_number):
+        id_birth = _id_birth(id_number)
+        values["id_valid"] = id_birth is not None and _id_check_agrees(id_number)
         if id_birth is not None:
             values["id_birth_date"] = id_birth
             values.setdefault("birth_date", id_birth)
-        id_sex = sex_from_id(id_number)
-        if id_sex is not None:
-            values["id_sex"] = id_sex
+        values["id_sex"] = _id_sex(id_number)
+    elif isinstance(id_number, str):
+        values["id_valid"] = False
     birth = values.get("birth_date")
     if year is not None and isinstance(birth, dt.date) and 1 <= year <= 9999:
         age = age_on(birth, dt.date(year, 12, 31))
@@ -889,25 +1025,30 @@ def _add_income_derived(income: Record, household_size: object) -> None:
         values["per_capita_computed"] = round(values["net_income"] / household_size, 2)
 
 
-def _add_registry_contact(contact: Record, registry: dict) -> None:
-    entry = registry.get(contact.values.get("role"))
+# The registry's name and phone of a contact's role: (field, the registry entry's key).
+_REGISTRY_VALUES = tuple((ENTITIES["contact"].field(key), registry_key)
+                         for key, registry_key in (("registry_name", "name"), ("registry_phone", "phone")))
+
+
+def _add_registry_contact(contact: Record, registry: dict, same_name: Callable, same_phone: Callable) -> None:
+    values = contact.values
+    entry = registry.get(values.get("role"))
     if isinstance(entry, list):
         # Several helpers may serve one household: the card names one of them.
         candidates = [item for item in entry if isinstance(item, dict)]
-        same_name = [item for item in candidates if item.get("name") == contact.values.get("name")]
-        entry = (same_name or candidates or [None])[0]
+        named = [item for item in candidates if item.get("name") == values.get("name")]
+        entry = (named or candidates or [None])[0]
     if not isinstance(entry, dict):
         return
-    for key, registry_key in (("registry_name", "name"), ("registry_phone", "phone")):
-        value, _ = normalize(ENTITIES["contact"].field(key), entry.get(registry_key))
+    for field_, registry_key in _REGISTRY_VALUES:
+        value, _ = normalize(field_, entry.get(registry_key))
         if value is not None:
-            contact.values[key] = value
-    from dangka.engine.graph import same_name, same_phone  # the graph's notion of "the same" person and number
-
+            values[field_.key] = value
     for key, written, registered, same in (("name_agrees", "name", "registry_name", same_name),
                                            ("phone_agrees", "phone", "registry_phone", same_phone)):
-        if contact.values.get(written) is not None and contact.values.get(registered) is not None:
-            contact.values[key] = same(contact.values[written], contact.values[registered])
+        if values.get(written) is not None and values.get(registered) is not None:
+            # Equal values are the same by any notion of "the same"; only different ones need comparing.
+            values[key] = values[written] == values[registered] or same(values[written], values[registered])
 
 
 # ---------------------------------------------------------------------------------------------
