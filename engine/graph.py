@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import networkx as nx
 
@@ -29,6 +30,65 @@ def village_key(region: object) -> str | None:
     return "/".join(part.strip() for part in parts)
 
 
+class HelperLoads:
+    """Households per helper, year and village, packed: a province's run counts some 330k helpers.
+
+    Each (year, village key) pair is numbered once, so a village's key is one string however many
+    helpers serve there. A helper's counts are one int: a 64-bit field per pair, the pair's number
+    in the high 32 bits and the households in the low 32 (a dict of Counters took ~450 bytes a
+    helper, this ~130).
+    """
+
+    FIELD_BITS = 64
+    COUNT_BITS = 32
+
+    def __init__(self) -> None:
+        self._pair_numbers: dict[tuple[int | None, str | None], int] = {}
+        self._pairs: list[tuple[int | None, str | None]] = []
+        self._packed: dict[str, int] = {}
+
+    def add(self, helper_id: str, year: int | None, key: str | None, count: int) -> None:
+        """Add `count` (negative to take away) to the helper's households in the year and village."""
+        pair = (year, key)
+        number = self._pair_numbers.get(pair)
+        if number is None:
+            number = self._pair_numbers[pair] = len(self._pairs)
+            self._pairs.append(pair)
+        fields = dict(self._fields(helper_id))
+        total = fields.get(number, 0) + count
+        if not 0 <= total < 1 << self.COUNT_BITS:
+            raise ValueError(f"households of helper {helper_id!r} out of range: {total}")
+        fields[number] = total
+        self._pack(helper_id, fields)
+
+    def counts(self, helper_id: str) -> Iterator[tuple[tuple[int | None, str | None], int]]:
+        """((year, village key), households) of one helper; none at zero."""
+        return ((self._pairs[number], count) for number, count in self._fields(helper_id))
+
+    def items(self) -> Iterator[tuple[str, tuple[int | None, str | None], int]]:
+        """(helper id, (year, village key), households) of every helper."""
+        for helper_id in self._packed:
+            for pair, count in self.counts(helper_id):
+                yield helper_id, pair, count
+
+    def _fields(self, helper_id: str) -> Iterator[tuple[int, int]]:
+        packed = self._packed.get(helper_id, 0)
+        count_mask, field_mask = (1 << self.COUNT_BITS) - 1, (1 << self.FIELD_BITS) - 1
+        while packed:
+            field = packed & field_mask
+            yield field >> self.COUNT_BITS, field & count_mask
+            packed >>= self.FIELD_BITS
+
+    def _pack(self, helper_id: str, fields: dict[int, int]) -> None:
+        packed = 0
+        for number, count in reversed([(number, count) for number, count in fields.items() if count]):
+            packed = packed << self.FIELD_BITS | number << self.COUNT_BITS | count
+        if packed:
+            self._packed[helper_id] = packed
+        else:
+            self._packed.pop(helper_id, None)
+
+
 def same_phone(first: object, second: object) -> bool:
     """Phones agree when their digits do: "138-0373-1101" is "13803731101"."""
     return _digits(first) == _digits(second)
@@ -39,30 +99,36 @@ def same_name(first: object, second: object) -> bool:
 
 
 class ResponsibilityGraph:
-    """County → township → village → household, unit → helper → household, village → its officials.
+    """County → township → village → household, helper → household, village → its officials.
+
+    Nodes are named "<kind>:<key>" ("helper:H-001", "village:封丘县/城关镇/东街村"); the kind is
+    the name's prefix. A province registers hundreds of thousands of helpers, so what a node
+    carries is kept small: no copy of its kind or id, repeated texts (names, unit ids, positions,
+    places) one string each, and a person's unit an attribute (the unit is a node of its own):
+    an edge per helper would cost about a quarter of the graph.
 
     Pass 1 (`add_household` over the run, possibly split across workers) counts each helper's
     households by year and village; `loads` / `merge_loads` carry those counts between workers,
     so that `links` sees the whole run's load wherever it is called.
     """
 
-    def __init__(self, registry: dict | None):
+    def __init__(self, registry: dict | None, *, consume: bool = False):
+        """The graph of a registry (None: no registry). With `consume`, the registry's lists are
+        emptied as they are read, so that a province's parsed registry and its graph are never
+        both whole in memory; the caller gives the registry up."""
         self.graph = nx.DiGraph()
-        # helper id → Counter[(year, village key)]: households of this part, and of merged parts.
-        self._own: dict[str, Counter] = {}
-        self._merged: dict[str, Counter] = {}
-        # One string per village key in the merged counts: a province's run merges hundreds of
-        # thousands of (helper, year, village) counts over a few tens of thousands of villages.
-        self._village_keys: dict[str, str] = {}
+        # Households counted by helper, year and village: of this part, and of merged parts.
+        self._own = HelperLoads()
+        self._merged = HelperLoads()
         # Without a registry nothing can be known about registration, villages or the card's
         # agreement with it: links then carry only what the dossiers themselves show (loads).
         self.has_registry = isinstance(registry, dict)
         registry = registry if isinstance(registry, dict) else {}
-        for unit in _entries(registry, "units"):
+        for unit in _entries(registry, "units", consume):
             self._add_unit(unit)
-        for helper in _entries(registry, "helpers"):
+        for helper in _entries(registry, "helpers", consume):
             self._add_helper(helper)
-        for village in _entries(registry, "villages"):
+        for village in _entries(registry, "villages", consume):
             self._add_registered_village(village)
 
     # ---- building ------------------------------------------------------------------------
@@ -70,43 +136,29 @@ class ResponsibilityGraph:
     def _add_unit(self, unit: dict) -> None:
         unit_id = _text(unit.get("id"))
         if unit_id:
-            self.graph.add_node(
-                f"unit:{unit_id}", kind="unit", id=unit_id, name=_optional(unit.get("name")),
-                level=_optional(unit.get("level")), registered=True,
-            )
-
-    def _ensure_unit(self, unit_id: str) -> str:
-        node = f"unit:{unit_id}"
-        if node not in self.graph:
-            self.graph.add_node(node, kind="unit", id=unit_id, name=None, level=None, registered=False)
-        return node
+            self.graph.add_node(f"unit:{unit_id}", name=_shared(unit.get("name")), level=_shared(unit.get("level")),
+                                registered=True)
 
     def _add_helper(self, helper: dict) -> None:
         helper_id = _text(helper.get("id"))
-        if not helper_id:
-            return
-        node = f"helper:{helper_id}"
-        unit_id = _text(helper.get("unit"))
-        self.graph.add_node(
-            node, kind="helper", id=helper_id, name=_optional(helper.get("name")), unit=unit_id or None,
-            position=_optional(helper.get("position")), phone=_optional(helper.get("phone")), registered=True,
-        )
-        if unit_id:
-            self.graph.add_edge(self._ensure_unit(unit_id), node, relation="派出")
+        if helper_id:
+            self.graph.add_node(
+                f"helper:{helper_id}", name=_shared(helper.get("name")), unit=_shared(helper.get("unit")),
+                position=_shared(helper.get("position")), phone=_optional(helper.get("phone")), registered=True,
+            )
 
     def _ensure_region(self, county: str, township: str, village: str) -> str:
         county_node = f"county:{county}"
         township_node = f"township:{county}/{township}"
         village_node = f"village:{county}/{township}/{village}"
         if county_node not in self.graph:
-            self.graph.add_node(county_node, kind="county", name=county)
+            self.graph.add_node(county_node, name=sys.intern(county))
         if township_node not in self.graph:
-            self.graph.add_node(township_node, kind="township", name=township, county=county)
+            self.graph.add_node(township_node, name=sys.intern(township), county=sys.intern(county))
             self.graph.add_edge(county_node, township_node, relation="下辖")
         if village_node not in self.graph:
-            self.graph.add_node(
-                village_node, kind="village", name=village, county=county, township=township, registered=False
-            )
+            self.graph.add_node(village_node, name=sys.intern(village), county=sys.intern(county),
+                                township=sys.intern(township), registered=False)
             self.graph.add_edge(township_node, village_node, relation="下辖")
         return village_node
 
@@ -119,21 +171,14 @@ class ResponsibilityGraph:
         secretary = entry.get("first_secretary")
         if isinstance(secretary, dict) and _text(secretary.get("name")):
             node = f"secretary:{key}"
-            unit_id = _text(secretary.get("unit"))
-            self.graph.add_node(
-                node, kind="secretary", name=_text(secretary.get("name")), unit=unit_id or None,
-                phone=_optional(secretary.get("phone")),
-            )
+            self.graph.add_node(node, name=_shared(secretary.get("name")), unit=_shared(secretary.get("unit")),
+                                phone=_optional(secretary.get("phone")))
             self.graph.add_edge(village_node, node, relation=SECRETARY_ROLE)
-            if unit_id:
-                self.graph.add_edge(self._ensure_unit(unit_id), node, relation="选派")
         leader = entry.get("group_leader")
         if isinstance(leader, dict) and _text(leader.get("name")):
             node = f"leader:{key}"
-            self.graph.add_node(
-                node, kind="leader", name=_text(leader.get("name")), position=_optional(leader.get("position")),
-                phone=_optional(leader.get("phone")),
-            )
+            self.graph.add_node(node, name=_shared(leader.get("name")), position=_shared(leader.get("position")),
+                                phone=_optional(leader.get("phone")))
             self.graph.add_edge(village_node, node, relation=LEADER_ROLE)
 
     def add_household(self, dossier: dict) -> None:
@@ -158,18 +203,15 @@ class ResponsibilityGraph:
         for helper_id in helper_ids:
             helper_node = f"helper:{helper_id}"
             if helper_node not in self.graph:
-                self.graph.add_node(
-                    helper_node, kind="helper", id=helper_id, name=None, unit=None, position=None, phone=None,
-                    registered=False,
-                )
+                self.graph.add_node(helper_node, name=None, unit=None, position=None, phone=None, registered=False)
             self.graph.add_edge(helper_node, node, relation="帮扶")
-            self._own.setdefault(helper_id, Counter())[(year, key)] += 1
+            self._own.add(helper_id, year, key, 1)
 
     def _forget_household(self, node: str) -> None:
         """A household added twice keeps only its last version (and is counted once)."""
         attributes = self.graph.nodes[node]
         for helper_id in attributes["helpers"]:
-            self._own[helper_id][(attributes["year"], attributes["village"])] -= 1
+            self._own.add(helper_id, attributes["year"], attributes["village"], -1)
             helper_node = f"helper:{helper_id}"
             if not self.graph.nodes[helper_node]["registered"] and self.graph.degree(helper_node) == 1:
                 self.graph.remove_node(helper_node)
@@ -185,12 +227,8 @@ class ResponsibilityGraph:
         `[helper id, year, village key]`. The counts are additive: merging every other part's
         `loads()` gives each part the whole run's loads.
         """
-        return {
-            json.dumps([helper_id, year, key], ensure_ascii=False): count
-            for helper_id, counts in self._own.items()
-            for (year, key), count in counts.items()
-            if count > 0
-        }
+        return {json.dumps([helper_id, year, key], ensure_ascii=False): count
+                for helper_id, (year, key), count in self._own.items()}
 
     def merge_loads(self, loads: dict[str, int]) -> None:
         """Add the counts another part of the run computed with `loads()`."""
@@ -198,16 +236,14 @@ class ResponsibilityGraph:
             helper_id, year, key = _decode_load_key(encoded)
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
                 raise ValueError(f"load count must be a non-negative integer: {encoded!r}: {count!r}")
-            if key is not None:
-                key = self._village_keys.setdefault(key, key)
-            self._merged.setdefault(helper_id, Counter())[(year, key)] += count
+            self._merged.add(helper_id, year, key, count)
 
     def _counts(self, helper_id: str, year: int | None) -> Counter:
         """(year, village) → households of the whole run (this part and merged ones) for one helper."""
         total: Counter = Counter()
         for source in (self._own, self._merged):
-            for (count_year, key), count in source.get(helper_id, Counter()).items():
-                if count > 0 and (year is None or count_year == year):
+            for (count_year, key), count in source.counts(helper_id):
+                if year is None or count_year == year:
                     total[(count_year, key)] += count
         return total
 
@@ -229,7 +265,7 @@ class ResponsibilityGraph:
     # ---- reading --------------------------------------------------------------------------
 
     def household_ids(self) -> list[str]:
-        return sorted(data["id"] for _, data in self._nodes("household"))
+        return sorted(self._keys("household"))
 
     def has_household(self, household_id: str) -> bool:
         return f"household:{household_id}" in self.graph
@@ -242,15 +278,14 @@ class ResponsibilityGraph:
         return dict(self.graph.nodes[node])
 
     def village_keys(self) -> list[str]:
-        return sorted(f"{data['county']}/{data['township']}/{data['name']}" for _, data in self._nodes("village"))
+        return sorted(self._keys("village"))
 
     def village_households(self, key: str) -> list[str]:
         """Ids of this graph's households in the village."""
         node = f"village:{key}"
         if node not in self.graph:
             return []
-        return sorted(self.graph.nodes[child]["id"] for child in self.graph.successors(node)
-                      if self.graph.nodes[child].get("kind") == "household")
+        return sorted(_key(child) for child in self.graph.successors(node) if _kind(child) == "household")
 
     def village(self, key: str | None) -> dict:
         """The village's registered officials; `registered` False for a village missing from the registry."""
@@ -271,7 +306,7 @@ class ResponsibilityGraph:
 
     def helper_ids(self) -> list[str]:
         """Registered helpers and the unregistered ids households name."""
-        return sorted(data["id"] for _, data in self._nodes("helper"))
+        return sorted(self._keys("helper"))
 
     def has_helper(self, helper_id: str) -> bool:
         return f"helper:{helper_id}" in self.graph
@@ -296,10 +331,11 @@ class ResponsibilityGraph:
         node = f"helper:{helper_id}"
         if node not in self.graph:
             return []
-        return sorted(self.graph.nodes[child]["id"] for child in self.graph.successors(node))
+        return sorted(_key(child) for child in self.graph.successors(node))
 
-    def _nodes(self, kind: str) -> Iterable[tuple[str, dict]]:
-        return ((node, data) for node, data in self.graph.nodes(data=True) if data.get("kind") == kind)
+    def _keys(self, kind: str) -> Iterable[str]:
+        """The keys of the nodes of one kind ("helper" → helper ids)."""
+        return (_key(node) for node in self.graph if _kind(node) == kind)
 
     def _official(self, node: str) -> dict:
         return dict(self.graph.nodes[node]) if node in self.graph else {}
@@ -524,9 +560,34 @@ def _helper_line(helper: dict, load_limit: int | None, phone) -> str:
 # ---- reading dossiers defensively (pass 1 may see dossiers the contract later rejects) --------
 
 
-def _entries(registry: dict, key: str) -> list[dict]:
+def _entries(registry: dict, key: str, consume: bool) -> Iterator[dict]:
+    """The registry's entries under `key` in order; with `consume`, each is dropped from the list once read."""
     entries = registry.get(key)
-    return [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
+    if not isinstance(entries, list):
+        return
+    if not consume:
+        yield from (entry for entry in entries if isinstance(entry, dict))
+        return
+    entries.reverse()  # in place: popping from the end frees each entry without moving the rest
+    while entries:
+        entry = entries.pop()
+        if isinstance(entry, dict):
+            yield entry
+
+
+def _kind(node: str) -> str:
+    return node.partition(":")[0]
+
+
+def _key(node: str) -> str:
+    """"helper:H-001" → "H-001"."""
+    return node.partition(":")[2]
+
+
+def _shared(value: object) -> str | None:
+    """An optional text that many nodes repeat (a unit id, a position, a common name), stored once."""
+    text = _optional(value)
+    return sys.intern(text) if text is not None else None
 
 
 def _helper_ids(helpers: object) -> tuple[str, ...]:
