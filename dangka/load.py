@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import count
@@ -38,6 +40,9 @@ REGISTRY_NAMES = frozenset({"registry.yaml", "registry.yml", "registry.json"})
 # Top-level keys of a registry, and lists whose items' lines are worth knowing.
 REGISTRY_KEYS = ("units", "helpers", "villages")
 LISTED_KEYS = ("households", "cases", *REGISTRY_KEYS)
+# Registry texts that hundreds of thousands of entries repeat (a province's ~330k helpers come from
+# ~1500 units, hold a dozen positions and ~50k names): kept once each, they take ~70 MB less.
+SHARED_TEXT_KEYS = frozenset({"name", "unit", "position", "level", "county", "township", "village"})
 
 
 @dataclass
@@ -62,10 +67,14 @@ class _Refused(Exception):
 # Public API
 
 
-def iter_dossiers(paths: Iterable[str]) -> Iterator[Loaded]:
-    """Every dossier of the given files and folders, in input order; unreadable ones as errors, never raising."""
+def iter_dossiers(paths: Iterable[str], *, check_repeats: bool = True) -> Iterator[Loaded]:
+    """Every dossier of the given files and folders, in input order; unreadable ones as errors, never raising.
+
+    A household id seen before makes the later dossier an error; with `check_repeats` False that is
+    left to the caller (a run's inputs check ids once across files and workbooks).
+    """
     index = count()
-    seen = _SeenIds()
+    seen = SeenIds() if check_repeats else None
     for source in _sources(paths):
         for line, candidate, message in _candidates(source):
             if message is None:
@@ -101,7 +110,7 @@ def load_registry(path: str) -> dict:
         raise InputError(tr("帮扶责任体系登记表应为 YAML 或 JSON 文件", "the registry must be a YAML or JSON file"),
                          Location(path))
     try:
-        data, lines = _read_document(path, kind)
+        data, lines = _read_document(path, kind, shared_texts=True)
         _check_registry(data, lines)
     except _Refused as refused:
         raise InputError(refused.message, Location(path, refused.line)) from None
@@ -158,48 +167,122 @@ def _candidates(source: str) -> Iterator[tuple[int | None, object, str | None]]:
         yield from _dossiers_in(data, lines)
 
 
-def _dossier_problem(candidate: object, seen: _SeenIds, source: str, line: int | None) -> str | None:
+def _dossier_problem(candidate: object, seen: SeenIds | None, source: str, line: int | None) -> str | None:
     """Why a candidate cannot be checked (structure, repeated id), or None."""
     errors = structure_errors(candidate)
     if errors:
         return "；".join(errors)
-    household_id = str(candidate["id"]).strip()
-    first = seen.place(household_id)
-    if first is not None:
-        return tr(f"户编号“{household_id}”重复（已在 {first} 出现），此户未核查",
-                  f"household id {household_id!r} repeats (first seen at {first}); not checked")
-    seen.add(household_id, source, line)
-    return None
+    if seen is None:
+        return None
+    household_id = household_key(candidate)
+    first = seen.first_seen(household_id, source, line)
+    return None if first is None else repeated_id_message(household_id, first)
 
 
-class _SeenIds:
-    """The household ids of a run and where each was first seen, kept compact: a run may hold millions."""
+def household_key(dossier: dict) -> str:
+    """The household id as repeats are judged: "HN-001 " and "HN-001" are one household."""
+    return str(dossier["id"]).strip()
+
+
+def repeated_id_message(household_id: str, first: Place) -> str:
+    return tr(f"户编号“{household_id}”重复（已在 {first.where} 出现），此户未核查",
+              f"household id {household_id!r} repeats (first seen at {first.where}); not checked")
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a household id was first seen: file, line (None when unknown) and the caller's group of files."""
+
+    source: str
+    line: int | None
+    group: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}:{self.line}" if self.line else self.source
+
+
+class SeenIds:
+    """The household ids of a run and where each was first seen, compact: a run may hold millions.
+
+    The ids are kept once each as UTF-8, one after another in a bytearray; an open-addressing table
+    of entry numbers (linear probing, at most half full) finds an id by its hash, and the id itself
+    is then compared, so ids that share a hash are never taken for one. About 42 bytes an id,
+    where a dict of str and place took about 70.
+    """
+
+    LINE_BITS = 40
 
     def __init__(self) -> None:
-        self._sources: list[str] = []
-        self._places: dict[str, int] = {}   # id → source number << 32 | line (0 when unknown)
+        self._text = bytearray()
+        self._ends = array("Q")      # entry i is _text[_ends[i - 1]:_ends[i]] (from 0 for the first)
+        self._places = array("Q")    # entry i: source number << LINE_BITS | line (0 when unknown)
+        self._slots = array("I", bytes(4 * 16))  # entry number + 1; 0 is an empty slot
+        self._sources: list[tuple[str, int]] = []  # (source, group) by source number
 
-    def add(self, household_id: str, source: str, line: int | None) -> None:
-        if not self._sources or self._sources[-1] != source:
-            self._sources.append(source)
-        self._places[household_id] = (len(self._sources) - 1) << 32 | (line or 0)
+    def __len__(self) -> int:
+        return len(self._ends)
 
-    def place(self, household_id: str) -> str | None:
-        packed = self._places.get(household_id)
-        if packed is None:
-            return None
-        source, line = self._sources[packed >> 32], packed & 0xFFFFFFFF
-        return f"{source}:{line}" if line else source
+    def first_seen(self, household_id: str, source: str, line: int | None, group: int = 0) -> Place | None:
+        """Where the id was seen first; None when it is new, which records it as seen here."""
+        key = household_id.encode("utf-8", "surrogatepass")
+        slot, entry = self._find(key)
+        if entry is not None:
+            return self._place(entry)
+        if not self._sources or self._sources[-1] != (source, group):
+            self._sources.append((source, group))
+        self._text += key
+        self._ends.append(len(self._text))
+        self._places.append((len(self._sources) - 1) << self.LINE_BITS | (line or 0))
+        self._slots[slot] = len(self._ends)
+        if 2 * len(self._ends) > len(self._slots):
+            self._grow()
+        return None
+
+    def _find(self, key: bytes) -> tuple[int, int | None]:
+        """(slot, entry) of the id, or (the empty slot it would take, None)."""
+        mask = len(self._slots) - 1
+        slot = _id_hash(key) & mask
+        while number := self._slots[slot]:
+            if self._key(number - 1) == key:
+                return slot, number - 1
+            slot = (slot + 1) & mask
+        return slot, None
+
+    def _key(self, entry: int) -> bytes:
+        start = self._ends[entry - 1] if entry else 0
+        return bytes(self._text[start : self._ends[entry]])
+
+    def _place(self, entry: int) -> Place:
+        packed = self._places[entry]
+        source, group = self._sources[packed >> self.LINE_BITS]
+        return Place(source, packed & ((1 << self.LINE_BITS) - 1) or None, group)
+
+    def _grow(self) -> None:
+        self._slots = array("I", bytes(8 * len(self._slots)))
+        mask = len(self._slots) - 1
+        for entry in range(len(self._ends)):
+            slot = _id_hash(self._key(entry)) & mask
+            while self._slots[slot]:
+                slot = (slot + 1) & mask
+            self._slots[slot] = entry + 1
+
+
+def _id_hash(key: bytes) -> int:
+    return hash(key)
 
 
 # ---------------------------------------------------------------------------------------------
 # Whole documents: YAML and JSON
 
 
-def _read_document(path: str, kind: str) -> tuple[object, dict[str, list[int] | int]]:
-    """The parsed file and the lines of its root and listed items; raises _Refused."""
+def _read_document(path: str, kind: str, shared_texts: bool = False) -> tuple[object, dict[str, list[int] | int]]:
+    """The parsed file and the lines of its root and listed items; raises _Refused.
+
+    With `shared_texts` (a registry), the values of SHARED_TEXT_KEYS in JSON are one string each.
+    """
     text = _read_text(path, MAX_DOCUMENT_BYTES[kind], kind)
-    data, lines = _parse_yaml(text) if kind == "yaml" else _parse_json(text)
+    data, lines = _parse_yaml(text) if kind == "yaml" else _parse_json(text, shared_texts)
     _check_tree(data, budget=10_000 + 2 * len(text))
     return data, lines
 
@@ -214,7 +297,8 @@ def _read_text(path: str, limit: int, kind: str) -> str:
                 f"file too large ({size / MIB:.1f} MB); a {kind.upper()} file may not exceed {limit // MIB} MB; "
                 "split the file or use JSON Lines (.jsonl)"))
         with open(path, "rb") as stream:
-            data = stream.read(limit + 1)
+            # Asking for the limit itself would allocate it whole (64 MB) however small the file.
+            data = stream.read(size + 1)
     except OSError as error:
         raise _Refused(tr(f"无法读取文件：{error.strerror or error}", f"cannot read the file: {error.strerror or error}")) from None
     _refuse_binary(data[:SNIFF_BYTES])
@@ -385,23 +469,25 @@ def _json_error_message(error: json.JSONDecodeError, line: int) -> str:
     return tr(f"JSON 格式错误：第 {line} 行{zh}", f"JSON syntax error: line {line}: {en}")
 
 
-def _parse_json(text: str) -> tuple[object, dict[str, list[int] | int]]:
+def _parse_json(text: str, shared_texts: bool = False) -> tuple[object, dict[str, list[int] | int]]:
     if not text.strip():
         return None, {}
-    data = _json_value(text, first_line=1)
+    data = _json_value(text, first_line=1, object_pairs_hook=_with_shared_texts if shared_texts else None)
     lines: dict[str, list[int] | int] = {"": _line_at(text, len(text) - len(text.lstrip()))}
     if isinstance(data, dict):
-        for key in LISTED_KEYS:
-            if isinstance(data.get(key), list):
-                starts = _json_item_starts(text, key)
-                if len(starts) == len(data[key]):
-                    lines[key] = _lines_at(text, starts)
+        for key, starts in _json_item_starts(text).items():
+            if isinstance(data.get(key), list) and len(starts) == len(data[key]):
+                lines[key] = _lines_at(text, starts)
     return data, lines
 
 
-def _json_value(text: str, first_line: int) -> object:
+def _with_shared_texts(pairs: list[tuple[str, object]]) -> dict:
+    return {key: sys.intern(value) if type(value) is str and key in SHARED_TEXT_KEYS else value for key, value in pairs}
+
+
+def _json_value(text: str, first_line: int, object_pairs_hook=None) -> object:
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=object_pairs_hook)
     except json.JSONDecodeError as error:
         line = first_line + error.lineno - 1
         raise _Refused(_json_error_message(error, line), line) from None
@@ -414,27 +500,32 @@ def _json_value(text: str, first_line: int) -> object:
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 
 
-def _json_item_starts(text: str, key: str) -> list[int]:
-    """Offsets of the items of the top-level list `key` in valid JSON text, by walking the top level once."""
+def _json_item_starts(text: str) -> dict[str, list[int]]:
+    """Offsets of the items of the top-level lists named in LISTED_KEYS, in valid JSON text, by walking
+    the top level once. The lists are walked item by item: decoded whole, a province's registry
+    would be parsed into memory a second time beside the first."""
     decoder = json.JSONDecoder()
 
     def skip(position: int) -> int:
         return _JSON_SPACE.match(text, position).end()
 
+    starts: dict[str, list[int]] = {}
     position = skip(skip(0) + 1)  # past the opening brace
     while text[position] != "}":
         name, position = decoder.raw_decode(text, position)
         position = skip(skip(position) + 1)  # past the colon
-        if name == key and text[position] == "[":
-            return _json_list_starts(text, position, decoder, skip)
-        _, position = decoder.raw_decode(text, position)
+        if name in LISTED_KEYS and text[position] == "[":
+            starts[name], position = _json_list_starts(text, position, decoder, skip)
+        else:
+            _, position = decoder.raw_decode(text, position)
         position = skip(position)
         if text[position] == ",":
             position = skip(position + 1)
-    return []
+    return starts
 
 
-def _json_list_starts(text: str, position: int, decoder: json.JSONDecoder, skip) -> list[int]:
+def _json_list_starts(text: str, position: int, decoder: json.JSONDecoder, skip) -> tuple[list[int], int]:
+    """The offsets of a list's items, and the offset just past the list."""
     starts = []
     position = skip(position + 1)
     while text[position] != "]":
@@ -443,7 +534,7 @@ def _json_list_starts(text: str, position: int, decoder: json.JSONDecoder, skip)
         position = skip(position)
         if text[position] == ",":
             position = skip(position + 1)
-    return starts
+    return starts, position + 1
 
 
 def _line_at(text: str, offset: int) -> int:

@@ -19,7 +19,16 @@ from openpyxl.utils import get_column_letter
 
 from dangka.contract import ENTITIES, Entity, Field, normalize, structure_errors
 from dangka.errors import InputError, Location
-from dangka.load import DOSSIER_SUFFIXES, Loaded, iter_dossiers, walk
+from dangka.load import (
+    DOSSIER_SUFFIXES,
+    Loaded,
+    Place,
+    SeenIds,
+    household_key,
+    iter_dossiers,
+    repeated_id_message,
+    walk,
+)
 from dangka.report.xlsx import fill_sheet, save_atomic
 
 HOUSEHOLD_ID = "户编号"
@@ -693,18 +702,73 @@ def iter_inputs(paths: Iterable[str]) -> Iterator[Loaded]:
 
     A household id seen twice across them makes the later dossier an error, as within one file.
     """
-    index = count()
-    first_seen: dict[str, str] = {}
-    for workbooks, group in groupby(_input_files(paths), key=is_workbook):
-        sources = list(group)
-        found = (loaded for path in sources for loaded in read_workbook(path)) if workbooks else iter_dossiers(sources)
-        for loaded in found:
-            loaded.index = next(index)
+    return iter(RunInputs(paths))
+
+
+class RunInputs:
+    """The input items of a run (iter_inputs), to be read more than once: pass 1 and pass 2 of a check.
+
+    The first complete reading finds the repeated household ids with one table of every id
+    (dangka.load.SeenIds); later readings give the same items from what it found, without the table.
+    """
+
+    def __init__(self, paths: Iterable[str]):
+        self.paths = list(paths)
+        self._repeats: dict[int, tuple[str, str]] | None = None  # input index → (household id, message)
+
+    def __iter__(self) -> Iterator[Loaded]:
+        if self._repeats is None:
+            return self._first_reading()
+        return self._later_reading(self._repeats)
+
+    def _first_reading(self) -> Iterator[Loaded]:
+        seen, repeats = SeenIds(), {}
+        for loaded, group, workbooks in self._read():
             if loaded.dossier is not None:
-                household_id = str(loaded.dossier.get("id"))
-                if household_id in first_seen and first_seen[household_id] != loaded.source:
-                    message = f"户编号“{household_id}”与 {first_seen[household_id]} 中的档案重复"
-                    loaded.dossier, loaded.error = None, InputError(message, Location(loaded.source, loaded.line))
-                else:
-                    first_seen.setdefault(household_id, loaded.source)
+                household_id = household_key(loaded.dossier)
+                message = _repeat_problem(seen.first_seen(household_id, loaded.source, loaded.line, group),
+                                          household_id, loaded.source, group, workbooks)
+                if message is not None:
+                    repeats[loaded.index] = (household_id, message)
+                    _refuse(loaded, message)
             yield loaded
+        self._repeats = repeats
+
+    def _later_reading(self, repeats: dict[int, tuple[str, str]]) -> Iterator[Loaded]:
+        for loaded, _, _ in self._read():
+            repeat = repeats.get(loaded.index)
+            if repeat is not None and loaded.dossier is not None and household_key(loaded.dossier) == repeat[0]:
+                _refuse(loaded, repeat[1])
+            yield loaded
+
+    def _read(self) -> Iterator[tuple[Loaded, int, bool]]:
+        """(item with its run-wide index, group number, from workbooks) in input order; a group is a run
+        of consecutive dossier files or of consecutive workbooks."""
+        index = count()
+        for group, (workbooks, sources) in enumerate(groupby(_input_files(self.paths), key=is_workbook)):
+            sources = list(sources)
+            found = ((loaded for path in sources for loaded in read_workbook(path)) if workbooks
+                     else iter_dossiers(sources, check_repeats=False))
+            for loaded in found:
+                loaded.index = next(index)
+                yield loaded, group, workbooks
+
+
+def _repeat_problem(first: Place | None, household_id: str, source: str, group: int, workbooks: bool) -> str | None:
+    """Why a dossier whose id was first seen at `first` is not checked, or None.
+
+    Within one group of dossier files a repeat names the first place, as dangka.load does; across
+    groups and between workbooks it names the first file. A workbook's own repeated rows are its
+    reader's to report, and a file read again in a later group is not its own repeat.
+    """
+    if first is None:
+        return None
+    if first.group == group and not workbooks:
+        return repeated_id_message(household_id, first)
+    if first.source != source:
+        return f"户编号“{household_id}”与 {first.source} 中的档案重复"
+    return None
+
+
+def _refuse(loaded: Loaded, message: str) -> None:
+    loaded.dossier, loaded.error = None, InputError(message, Location(loaded.source, loaded.line))

@@ -15,7 +15,7 @@ from dangka.engine.recommend import recommend, to_json
 from dangka.engine.run import Engine, HouseholdResult
 
 from dangka.load import Loaded
-from dangka.spreadsheet import iter_inputs
+from dangka.spreadsheet import RunInputs, iter_inputs
 
 
 @dataclass
@@ -73,15 +73,18 @@ def household_loads(dossiers: Iterable[dict]) -> dict[str, int]:
     return part.loads()
 
 
-def run_graph(paths: Iterable[str], registry: dict | None) -> ResponsibilityGraph:
+def run_graph(paths: Iterable[str] | RunInputs, registry: dict | None, *,
+              consume_registry: bool = False) -> ResponsibilityGraph:
     """Pass 1 of a whole run with flat memory: the registry's graph with every helper's load of the run.
 
     Households are linked in throwaway parts of LOAD_PART households whose counts are merged, so the
     graph keeps the registry and the counts, not a node per household; `links` is the same as
     `build_graph`'s (input already refuses a repeated household id, so no part sees one twice).
+    With `consume_registry`, the registry's lists are emptied as the graph is built from them.
     """
-    graph = ResponsibilityGraph(registry)
-    dossiers = (loaded.dossier for loaded in iter_inputs(paths) if loaded.dossier is not None)
+    graph = ResponsibilityGraph(registry, consume=consume_registry)
+    inputs = paths if isinstance(paths, RunInputs) else RunInputs(paths)
+    dossiers = (loaded.dossier for loaded in inputs if loaded.dossier is not None)
     while loads := household_loads(islice(dossiers, LOAD_PART)):
         graph.merge_loads(loads)
     return graph
@@ -89,19 +92,24 @@ def run_graph(paths: Iterable[str], registry: dict | None) -> ResponsibilityGrap
 
 def check_paths(paths: list[str], registry: dict | None, knowledge: Knowledge,
                 progress: Callable[[int], None] | None = None, jobs: int = 1,
-                cache: ResultCache | None = None) -> Iterator[Outcome]:
+                cache: ResultCache | None = None, *, consume_registry: bool = False) -> Iterator[Outcome]:
     """Pass 2: each household checked with the whole run's loads, in input order; bad input as errors.
 
     With jobs > 1, worker processes (each with its own durable_rules host) check windows of
     households while this process reads the next; results come back in input order and memory
     stays bounded by the window. With a cache, households whose entry is cached are not checked.
+    With `consume_registry` (the caller gives the registry up), the
+    registry's lists are emptied while pass 1 builds the graph from them: a province's parsed
+    registry and its graph are then never both whole in memory.
     """
-    graph = run_graph(paths, registry)
+    # Pass 1 finds the repeated household ids; pass 2 reads the same items without the table of ids.
+    inputs = RunInputs(paths)
+    graph = run_graph(inputs, registry, consume_registry=consume_registry)
     # The graph keeps what links need; a province's registry as parsed is hundreds of megabytes.
     del registry
     if jobs <= 1:
         engine = Engine(knowledge)
-        yield from _checked_windows(paths, graph, knowledge, lambda work: [_check_here(engine, item) for item in work],
+        yield from _checked_windows(inputs, graph, knowledge, lambda work: [_check_here(engine, item) for item in work],
                                     progress, cache)
         return
     global _WORKER_KNOWLEDGE
@@ -111,7 +119,7 @@ def check_paths(paths: list[str], registry: dict | None, knowledge: Knowledge,
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         def check_in_pool(work: list[_Work]) -> list[Outcome]:
             return pool.map(_worker_check, work, chunksize=max(len(work) // (4 * jobs), 1))
-        yield from _checked_windows(paths, graph, knowledge, check_in_pool, progress, cache)
+        yield from _checked_windows(inputs, graph, knowledge, check_in_pool, progress, cache)
 
 
 @dataclass
@@ -151,10 +159,10 @@ def _worker_check(work: _Work) -> Outcome:
     return Outcome(work.index, entry=entry)
 
 
-def _checked_windows(paths, graph: ResponsibilityGraph, knowledge: Knowledge,
+def _checked_windows(run_inputs: RunInputs, graph: ResponsibilityGraph, knowledge: Knowledge,
                      check: Callable[[list[_Work]], list[Outcome]], progress, cache) -> Iterator[Outcome]:
     """Windows of WINDOW input items: cached entries taken, the rest checked by `check`, all in input order."""
-    inputs = iter_inputs(paths)
+    inputs = iter(run_inputs)
     while window := list(islice(inputs, WINDOW)):
         done: dict[int, Outcome] = {}
         work = []
