@@ -120,6 +120,16 @@ def run_parse(households: Path, n: int, quiet_wait: float) -> dict:
             "peak_mib": round(result["peak_mib"], 1), "load_before": round(load, 2)}
 
 
+def run_passes(households: Path, registry: Path, n: int, quiet_wait: float) -> dict:
+    """Peak memory of a check's passes without the rules: minutes where a whole check of a million takes an hour."""
+    load = wait_until_quiet(quiet_wait)
+    result = measured([sys.executable, str(Path(__file__).resolve()), "_passes", str(households), str(registry)])
+    if result["status"] != 0:
+        raise SystemExit(f"pass benchmark failed:\n{result['output']}")
+    figures = json.loads(result["output"].strip().splitlines()[-1])
+    return {"households": n, **figures, "peak_mib": round(result["peak_mib"], 1), "load_before": round(load, 2)}
+
+
 def startup(households: Path, registry: Path, workdir: Path, quiet_wait: float) -> float:
     """Seconds of a check of one household: starting Python, compiling the knowledge, reading the registry."""
     one = workdir / "one-household.jsonl"
@@ -149,6 +159,37 @@ def parse_only(households: str) -> None:
     started = time.perf_counter()
     count = sum(1 for loaded in iter_dossiers([households]) if loaded.dossier is not None)
     print(json.dumps({"households": count, "seconds": time.perf_counter() - started}))
+
+
+def passes_figures(households: str, registry: str) -> None:
+    """What `dangka check` does but run the rules: the registry read and consumed into the graph, pass 1
+    (loads, the table of household ids), then pass 2's reading and each household's links.
+    Prints the peak resident memory (MiB) after each stage."""
+    import resource
+
+    from dangka.engine.batch import run_graph
+    from dangka.engine.knowledge import Knowledge
+    from dangka.load import load_registry
+    from dangka.spreadsheet import RunInputs
+
+    def peak() -> float:
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+    Knowledge.load()
+    figures = {"started_mib": peak()}
+    parsed = load_registry(registry)
+    figures["registry_mib"] = peak()
+    inputs = RunInputs([households])
+    started = time.perf_counter()
+    graph = run_graph(inputs, parsed, consume_registry=True)
+    del parsed
+    figures["pass1_mib"], figures["pass1_seconds"] = peak(), round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    for loaded in inputs:
+        if loaded.dossier is not None:
+            graph.links(loaded.dossier)
+    figures["pass2_mib"], figures["pass2_seconds"] = peak(), round(time.perf_counter() - started, 1)
+    print(json.dumps(figures))
 
 
 def generated_rules(count: int) -> str:
@@ -227,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     memory = commands.add_parser("memory", help="核查 N 户时的峰值内存（子进程的 ru_maxrss）")
     memory.add_argument("--n", type=int, nargs="+", default=[10_000], help="户数（默认 10000；100 万户耗时很长）")
     memory.add_argument("--jobs", type=int, default=1, help="进程数（默认 1）")
+    memory.add_argument("--without-rules", action="store_true",
+                        help="不运行规则：只测读登记表、第一遍和第二遍的读取与关系，分段给出峰值（100 万户几分钟）")
     rules = commands.add_parser("rules", help="生成的 60、200、600 条规则的编译时间和核查速度")
     rules.add_argument("--counts", type=int, nargs="+", default=[60, 200, 600], help="规则条数")
     rules.add_argument("--households", type=int, default=300, help="用来测速的户数（默认 300）")
@@ -235,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     profile_command.add_argument("--top", type=int, default=30, help="列出耗时最多的函数个数")
     child = commands.add_parser("_parse")
     child.add_argument("households")
+    child = commands.add_parser("_passes")
+    child.add_argument("households")
+    child.add_argument("registry")
     child = commands.add_parser("_rules")
     child.add_argument("count", type=int)
     child.add_argument("households")
@@ -249,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "_rules":
         rules_figures(args.count, args.households, args.sample)
+        return 0
+    if args.command == "_passes":
+        passes_figures(args.households, args.registry)
         return 0
     if args.command == "profile":
         households, registry = dataset(args.workdir, args.n, args.seed)
@@ -265,7 +314,10 @@ def main(argv: list[str] | None = None) -> int:
         results["check"] = []
         for n in args.n:
             households, registry = dataset(args.workdir, n, args.seed)
-            results["check"].append(run_check(households, registry, n, args.jobs, args.workdir, args.quiet_wait))
+            if args.without_rules:
+                results["check"].append(run_passes(households, registry, n, args.quiet_wait))
+            else:
+                results["check"].append(run_check(households, registry, n, args.jobs, args.workdir, args.quiet_wait))
     else:
         households, _ = dataset(args.workdir, args.households, args.seed)
         results["rules"] = [run_rules(count, households, args.households, args.quiet_wait) for count in args.counts]
