@@ -207,15 +207,16 @@ class SeenIds:
 
     The ids are kept once each as UTF-8, one after another in a bytearray; an open-addressing table
     of entry numbers (linear probing, at most half full) finds an id by its hash, and the id itself
-    is then compared, so ids that share a hash are never taken for one. About 42 bytes an id,
+    is then compared, so ids that share a hash are never taken for one. About 40 bytes an id,
     where a dict of str and place took about 70.
     """
 
     LINE_BITS = 40
+    NARROW_ENDS_LIMIT = 1 << 32   # ends are 32-bit until the ids take 4 GiB (some 200 million ids)
 
     def __init__(self) -> None:
         self._text = bytearray()
-        self._ends = array("Q")      # entry i is _text[_ends[i - 1]:_ends[i]] (from 0 for the first)
+        self._ends = array("I")      # entry i is _text[_ends[i - 1]:_ends[i]] (from 0 for the first)
         self._places = array("Q")    # entry i: source number << LINE_BITS | line (0 when unknown)
         self._slots = array("I", bytes(4 * 16))  # entry number + 1; 0 is an empty slot
         self._sources: list[tuple[str, int]] = []  # (source, group) by source number
@@ -232,6 +233,8 @@ class SeenIds:
         if not self._sources or self._sources[-1] != (source, group):
             self._sources.append((source, group))
         self._text += key
+        if len(self._text) >= self.NARROW_ENDS_LIMIT and self._ends.typecode == "I":
+            self._ends = array("Q", self._ends)
         self._ends.append(len(self._text))
         self._places.append((len(self._sources) - 1) << self.LINE_BITS | (line or 0))
         self._slots[slot] = len(self._ends)

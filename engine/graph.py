@@ -35,14 +35,16 @@ class HelperLoads:
 
     Each (year, village key) pair is numbered once, so a village's key is one string however many
     helpers serve there. A helper's counts are one int: a 64-bit field per pair, the pair's number
-    in the high 32 bits and the households in the low 32 (a dict of Counters took ~450 bytes a
-    helper, this ~130).
+    in the high 32 bits and the households in the low 32. Given the graph, a registered helper's
+    int is kept on its node (attribute "loads"), where it costs no key of its own; others' in a
+    dict by helper id (a dict of Counters took ~450 bytes a helper, the node ~40).
     """
 
     FIELD_BITS = 64
     COUNT_BITS = 32
 
-    def __init__(self) -> None:
+    def __init__(self, graph: nx.DiGraph | None = None) -> None:
+        self._graph = graph
         self._pair_numbers: dict[tuple[int | None, str | None], int] = {}
         self._pairs: list[tuple[int | None, str | None]] = []
         self._packed: dict[str, int] = {}
@@ -59,7 +61,7 @@ class HelperLoads:
         if not 0 <= total < 1 << self.COUNT_BITS:
             raise ValueError(f"households of helper {helper_id!r} out of range: {total}")
         fields[number] = total
-        self._pack(helper_id, fields)
+        self._store(helper_id, fields)
 
     def counts(self, helper_id: str) -> Iterator[tuple[tuple[int | None, str | None], int]]:
         """((year, village key), households) of one helper; none at zero."""
@@ -67,26 +69,37 @@ class HelperLoads:
 
     def items(self) -> Iterator[tuple[str, tuple[int | None, str | None], int]]:
         """(helper id, (year, village key), households) of every helper."""
-        for helper_id in self._packed:
+        on_nodes = (_key(node) for node, packed in self._graph.nodes(data="loads") if packed) if self._graph else ()
+        for helper_id in [*on_nodes, *self._packed]:
             for pair, count in self.counts(helper_id):
                 yield helper_id, pair, count
 
     def _fields(self, helper_id: str) -> Iterator[tuple[int, int]]:
-        packed = self._packed.get(helper_id, 0)
+        node = self._registered_node(helper_id)
+        packed = node.get("loads", 0) if node is not None else self._packed.get(helper_id, 0)
         count_mask, field_mask = (1 << self.COUNT_BITS) - 1, (1 << self.FIELD_BITS) - 1
         while packed:
             field = packed & field_mask
             yield field >> self.COUNT_BITS, field & count_mask
             packed >>= self.FIELD_BITS
 
-    def _pack(self, helper_id: str, fields: dict[int, int]) -> None:
+    def _store(self, helper_id: str, fields: dict[int, int]) -> None:
         packed = 0
         for number, count in reversed([(number, count) for number, count in fields.items() if count]):
             packed = packed << self.FIELD_BITS | number << self.COUNT_BITS | count
+        node = self._registered_node(helper_id)
+        place, name = (node, "loads") if node is not None else (self._packed, helper_id)
         if packed:
-            self._packed[helper_id] = packed
+            place[name] = packed
         else:
-            self._packed.pop(helper_id, None)
+            place.pop(name, None)
+
+    def _registered_node(self, helper_id: str) -> dict | None:
+        """The attributes of the helper's node when the registry lists the helper."""
+        if self._graph is None:
+            return None
+        node = self._graph.nodes.get(f"helper:{helper_id}")
+        return node if node is not None and _registered_helper(node) else None
 
 
 def same_phone(first: object, second: object) -> bool:
@@ -105,7 +118,9 @@ class ResponsibilityGraph:
     the name's prefix. A province registers hundreds of thousands of helpers, so what a node
     carries is kept small: no copy of its kind or id, repeated texts (names, unit ids, positions,
     places) one string each, and a person's unit an attribute (the unit is a node of its own):
-    an edge per helper would cost about a quarter of the graph.
+    an edge per helper would cost about a quarter of the graph. A registered helper's node holds
+    its record (name, unit, position, phone) and the merged loads; a helper the households name
+    but the registry lacks has a node with `registered` False.
 
     Pass 1 (`add_household` over the run, possibly split across workers) counts each helper's
     households by year and village; `loads` / `merge_loads` carry those counts between workers,
@@ -117,9 +132,10 @@ class ResponsibilityGraph:
         emptied as they are read, so that a province's parsed registry and its graph are never
         both whole in memory; the caller gives the registry up."""
         self.graph = nx.DiGraph()
-        # Households counted by helper, year and village: of this part, and of merged parts.
+        # Households counted by helper, year and village: of this part, and of merged parts (a
+        # province's run merges the counts of every helper: those of registered ones go on their nodes).
         self._own = HelperLoads()
-        self._merged = HelperLoads()
+        self._merged = HelperLoads(self.graph)
         # Without a registry nothing can be known about registration, villages or the card's
         # agreement with it: links then carry only what the dossiers themselves show (loads).
         self.has_registry = isinstance(registry, dict)
@@ -136,15 +152,14 @@ class ResponsibilityGraph:
     def _add_unit(self, unit: dict) -> None:
         unit_id = _text(unit.get("id"))
         if unit_id:
-            self.graph.add_node(f"unit:{unit_id}", name=_shared(unit.get("name")), level=_shared(unit.get("level")),
-                                registered=True)
+            self.graph.add_node(f"unit:{unit_id}", name=_shared(unit.get("name")), level=_shared(unit.get("level")))
 
     def _add_helper(self, helper: dict) -> None:
         helper_id = _text(helper.get("id"))
         if helper_id:
             self.graph.add_node(
                 f"helper:{helper_id}", name=_shared(helper.get("name")), unit=_shared(helper.get("unit")),
-                position=_shared(helper.get("position")), phone=_optional(helper.get("phone")), registered=True,
+                position=_shared(helper.get("position")), phone=_optional(helper.get("phone")),
             )
 
     def _ensure_region(self, county: str, township: str, village: str) -> str:
@@ -203,7 +218,7 @@ class ResponsibilityGraph:
         for helper_id in helper_ids:
             helper_node = f"helper:{helper_id}"
             if helper_node not in self.graph:
-                self.graph.add_node(helper_node, name=None, unit=None, position=None, phone=None, registered=False)
+                self.graph.add_node(helper_node, registered=False)
             self.graph.add_edge(helper_node, node, relation="帮扶")
             self._own.add(helper_id, year, key, 1)
 
@@ -213,7 +228,7 @@ class ResponsibilityGraph:
         for helper_id in attributes["helpers"]:
             self._own.add(helper_id, attributes["year"], attributes["village"], -1)
             helper_node = f"helper:{helper_id}"
-            if not self.graph.nodes[helper_node]["registered"] and self.graph.degree(helper_node) == 1:
+            if not _registered_helper(self.graph.nodes[helper_node]) and self.graph.degree(helper_node) == 1:
                 self.graph.remove_node(helper_node)
         self.graph.remove_node(node)
 
@@ -317,7 +332,7 @@ class ResponsibilityGraph:
         unit = self._unit(data.get("unit"))
         return {
             "helper_id": helper_id,
-            "registered": bool(data.get("registered")),
+            "registered": bool(data) and _registered_helper(data),
             "name": data.get("name"),
             "unit": data.get("unit"),
             "unit_name": unit.get("name"),
@@ -573,6 +588,11 @@ def _entries(registry: dict, key: str, consume: bool) -> Iterator[dict]:
         entry = entries.pop()
         if isinstance(entry, dict):
             yield entry
+
+
+def _registered_helper(attributes: dict) -> bool:
+    """A helper node holds the registry's record, or `registered` False for an id only households name."""
+    return attributes.get("registered", True)
 
 
 def _kind(node: str) -> str:

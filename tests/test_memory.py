@@ -39,6 +39,16 @@ def test_ids_sharing_a_hash_are_told_apart(monkeypatch):
     assert seen.first_seen("HN-200", "b.jsonl", 1) is None
 
 
+def test_ids_past_the_narrow_limit_are_kept_in_wide_ends(monkeypatch):
+    monkeypatch.setattr(SeenIds, "NARROW_ENDS_LIMIT", 50)
+    seen = SeenIds()
+    ids = [f"户-{number}" for number in range(40)]
+    for household_id in ids:
+        assert seen.first_seen(household_id, "a.jsonl", 1) is None
+    assert seen._ends.typecode == "Q"
+    assert all(seen.first_seen(household_id, "b.jsonl", 2) == Place("a.jsonl", 1, 0) for household_id in ids)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.text(max_size=12), st.sampled_from(["a.jsonl", "b.yaml", "c.json"]),
                           st.none() | st.integers(1, 2**40 - 1)), max_size=80),
@@ -129,9 +139,27 @@ def test_a_consumed_registry_is_emptied_and_gives_the_same_graph(registry):
 def test_helper_nodes_carry_only_the_registry_record_with_shared_texts(registry):
     graph = ResponsibilityGraph(json.loads(json.dumps(registry)))
     first, second = (graph.graph.nodes[f"helper:{helper['id']}"] for helper in registry["helpers"][:2])
-    assert set(first) == {"name", "unit", "position", "phone", "registered"}
+    assert set(first) == {"name", "unit", "position", "phone"}
     assert registry["helpers"][0]["unit"] == registry["helpers"][1]["unit"], "the sample's helpers share a unit"
     assert first["unit"] is second["unit"]
+
+
+def test_merged_loads_of_registered_helpers_live_on_their_nodes(registry):
+    households = list(synth.generate(300, seed=5, defect_rate=0.6))
+    whole = ResponsibilityGraph(registry)
+    for dossier in households:
+        whole.add_household(dossier)
+    merged = ResponsibilityGraph(registry)
+    merged.merge_loads(whole.loads())
+    registered = {helper["id"] for helper in registry["helpers"]}
+    named = {helper_id for dossier in households for helper_id in dossier["helpers"]}
+    assert named - registered, "the sample must name helpers the registry lacks"
+    on_nodes = {helper_id for helper_id in registered if "loads" in merged.graph.nodes[f"helper:{helper_id}"]}
+    assert on_nodes == named & registered
+    assert set(merged._merged._packed) == named - registered
+    for helper_id in named:
+        assert merged.helper_years(helper_id) == whole.helper_years(helper_id)
+        assert merged.helper_village_count(helper_id) == whole.helper_village_count(helper_id)
 
 
 def test_registry_json_texts_are_shared_and_item_lines_kept(tmp_path, registry):
