@@ -11,15 +11,15 @@ VERSION = 1
 
 def document(entries: list[dict], errors: list[dict], knowledge: Knowledge) -> dict:
     """The whole JSON document: knowledge header, households, errors, summary."""
-    by_category: Counter[str] = Counter()
-    by_severity: Counter[str] = Counter()
+    tally = Tally()
     for entry in entries:
-        for finding in entry["findings"]:
-            by_category[finding["category"]] += 1
-            by_severity[finding["severity"]] += 1
-    by_category["input.invalid"] += len(errors)
-    if not by_category["input.invalid"]:
-        del by_category["input.invalid"]
+        tally.add(entry)
+    tally.errors = errors
+    return {**header(knowledge), "households": entries, "errors": errors, "summary": tally.summary()}
+
+
+def header(knowledge: Knowledge) -> dict:
+    """The document's first fields: its version and the knowledge base that checked it."""
     return {
         "version": VERSION,
         "knowledge": {
@@ -28,13 +28,34 @@ def document(entries: list[dict], errors: list[dict], knowledge: Knowledge) -> d
             "policies": knowledge.policy_names,
             "digest": knowledge.digest,
         },
-        "households": entries,
-        "errors": errors,
-        "summary": {
-            "households": len(entries),
-            "with_findings": sum(1 for entry in entries if entry["findings"]),
-            "errors": len(errors),
-            "by_category": dict(sorted(by_category.items())),
-            "by_severity": dict(by_severity),
-        },
     }
+
+
+class Tally:
+    """The document's summary, counted as households go by (a streamed document keeps no list of them)."""
+
+    def __init__(self) -> None:
+        self.households = 0
+        self.with_findings = 0
+        self.by_category: Counter[str] = Counter()
+        self.by_severity: Counter[str] = Counter()
+        self.errors: list[dict] = []
+
+    def add(self, entry: dict) -> None:
+        self.households += 1
+        self.with_findings += bool(entry["findings"])
+        for finding in entry["findings"]:
+            self.by_category[finding["category"]] += 1
+            self.by_severity[finding["severity"]] += 1
+
+    def summary(self) -> dict:
+        by_category = Counter(self.by_category)
+        if self.errors:
+            by_category["input.invalid"] += len(self.errors)
+        return {
+            "households": self.households,
+            "with_findings": self.with_findings,
+            "errors": len(self.errors),
+            "by_category": dict(sorted(by_category.items())),
+            "by_severity": dict(self.by_severity),
+        }

@@ -97,11 +97,62 @@ def mask_field(path: str, value: object) -> object:
     `path` is a dossier path such as "members[1].id_number" or "forms.card.contacts[2].phone";
     a value there is personal even when it has the wrong shape (and so escapes mask_text).
     """
-    field = path.rsplit(".", 1)[-1].split("[", 1)[0]
-    if value is None or value == "" or isinstance(value, bool):
-        return value
-    if field in ("id_number", "身份证号") and isinstance(value, (str, int)):
+    kind = personal_kind(path, value)
+    if kind == "id":
         return mask_id(value)
-    if ("phone" in field or "电话" in field) and isinstance(value, (str, int)):
+    if kind == "phone":
         return mask_phone(value)
     return mask_value(value)
+
+
+def personal_kind(path: str, value: object) -> str | None:
+    """"id" or "phone" when mask_field hides `value` whole as an identity or phone number; None otherwise."""
+    if value is None or value == "" or isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    field = path.rsplit(".", 1)[-1].split("[", 1)[0]
+    if field in ("id_number", "身份证号"):
+        return "id"
+    if "phone" in field or "电话" in field:
+        return "phone"
+    return None
+
+
+# The three patterns in one, to try on the short runs json_may_show_numbers finds.
+_ANY_NUMBER = re.compile("|".join(pattern.pattern for pattern in (_ID_LIKE, _MOBILE, _LANDLINE)))
+# For finding _CANDIDATE runs in UTF-8 fast: digits and + become "0", space and hyphen "-", every
+# other byte "." (those of Chinese characters too), so that the search starts from a literal "0",
+# which the regex engine seeks far faster than a character class.
+_RUN_BYTES = bytes(ord("0") if byte in b"0123456789+" else ord("-") if byte in b" -" else ord(".")
+                   for byte in range(256))
+_RUN = re.compile(rb"0[0\-]{9,}")
+# Full-width digits and the full-width hyphen, which _CANDIDATE runs may hold, in UTF-8.
+_FULL_WIDTH_IN_RUNS = re.compile(rb"\xef\xbc[\x8d\x90-\x99]")
+
+
+def json_may_show_numbers(json_utf8: bytes) -> bool:
+    """False only when mask_value would change nothing in the value this JSON (ensure_ascii=False, UTF-8) is of.
+
+    Every number mask_text masks lies in a _CANDIDATE run (an identity number's final X just
+    after it), and JSON writes a run's characters, and the characters beside it, as they are —
+    except a \\u escape, whose hex digits could join a run: JSON with one answers True. So the
+    patterns need only be tried on each run with a character of context either side.
+    """
+    if b"\\u" in json_utf8:
+        return True
+    if _FULL_WIDTH_IN_RUNS.search(json_utf8):
+        return _text_may_show_numbers(json_utf8.decode("utf-8", "surrogatepass"))
+    # Without full-width characters the runs are ASCII: the same in the bytes as in the text.
+    for run in _RUN.finditer(json_utf8.translate(_RUN_BYTES)):
+        # Context cut out of a Chinese character decodes as U+FFFD: not a digit, as the character is not.
+        around = json_utf8[max(run.start() - 1, 0) : run.end() + 2].decode("utf-8", "replace")
+        if _ANY_NUMBER.search(around):
+            return True
+    return False
+
+
+def _text_may_show_numbers(json_text: str) -> bool:
+    for run in _CANDIDATE.finditer(json_text):
+        around = json_text[max(run.start() - 1, 0) : run.end() + 2].translate(_FULLWIDTH_DIGITS)
+        if _ANY_NUMBER.search(around):
+            return True
+    return False

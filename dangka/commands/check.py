@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -22,11 +20,11 @@ from dangka.engine.batch import Outcome, check_paths
 from dangka.engine.cache import ResultCache
 from dangka.engine.knowledge import Knowledge
 from dangka.errors import UsageError
-from dangka.findings import document
+from dangka.findings import Tally, document, header
 from dangka.i18n import tr
 from dangka.mask import mask_value
-from dangka.output import write_text
-from dangka.report import masked_report
+from dangka.output import json_text, json_utf8, text_of_utf8, write_text
+from dangka.report import masked_household, masked_layout, masked_report, needs_masking
 
 # The text report's pieces for one household, to write households one by one.
 from dangka.report.text import (
@@ -132,40 +130,6 @@ def stream(outcomes: Iterator[Outcome], knowledge: Knowledge, args) -> list[dict
     return writer.tally.errors
 
 
-class Tally:
-    """The summary of findings.md counted as households go by (the same as dangka.findings.document's)."""
-
-    def __init__(self) -> None:
-        self.households = 0
-        self.with_findings = 0
-        self.by_category: Counter[str] = Counter()
-        self.by_severity: Counter[str] = Counter()
-        self.errors: list[dict] = []
-
-    def add(self, entry: dict) -> None:
-        self.households += 1
-        self.with_findings += bool(entry["findings"])
-        for finding in entry["findings"]:
-            self.by_category[finding["category"]] += 1
-            self.by_severity[finding["severity"]] += 1
-
-    def summary(self) -> dict:
-        by_category = Counter(self.by_category)
-        if self.errors:
-            by_category["input.invalid"] += len(self.errors)
-        return {
-            "households": self.households,
-            "with_findings": self.with_findings,
-            "errors": len(self.errors),
-            "by_category": dict(sorted(by_category.items())),
-            "by_severity": dict(self.by_severity),
-        }
-
-
-def masked_entry(entry: dict) -> dict:
-    return masked_report({"households": [entry]})["households"][0]
-
-
 class JsonWriter:
     """The findings document, byte for byte as json.dumps(document, ensure_ascii=False, indent=2) writes it."""
 
@@ -173,22 +137,27 @@ class JsonWriter:
         self.out = out
         self.mask = mask
         self.tally = Tally()
-        header = document([], [], knowledge)
-        head = {"version": header["version"], "knowledge": header["knowledge"]}
+        head = header(knowledge)
         # The header's text without its closing "\n}", continued by the households list.
-        out.write(_dumps(mask_value(head) if mask else head)[:-2] + ',\n  "households": [')
+        out.write(json_text(mask_value(head) if mask else head)[:-2] + ',\n  "households": [')
 
     def household(self, entry: dict) -> None:
         self.out.write(",\n    " if self.tally.households else "\n    ")
         self.tally.add(entry)
-        shown = masked_entry(entry) if self.mask else entry
-        self.out.write(_dumps(shown).replace("\n", "\n    "))
+        self.out.write(self._entry_text(entry))
+
+    def _entry_text(self, entry: dict) -> str:
+        if not self.mask:
+            return text_of_utf8(_in_households(entry))
+        # The layout's JSON is the masked entry's whenever masking would change nothing (most households).
+        data = _in_households(masked_layout(entry))
+        return text_of_utf8(_in_households(masked_household(entry)) if needs_masking(entry, data) else data)
 
     def finish(self) -> None:
         self.out.write("\n  ]" if self.tally.households else "]")
         tail = {"errors": self.tally.errors, "summary": self.tally.summary()}
         # The tail's text without its opening "{": it continues the document after the households.
-        self.out.write("," + _dumps(mask_value(tail) if self.mask else tail)[1:] + "\n")
+        self.out.write("," + json_text(mask_value(tail) if self.mask else tail)[1:] + "\n")
 
 
 class TextWriter:
@@ -207,7 +176,7 @@ class TextWriter:
 
     def household(self, entry: dict) -> None:
         self.tally.add(entry)
-        shown = masked_entry(entry) if self.mask else entry
+        shown = masked_household(entry) if self.mask else entry
         village = village_key(shown)
         if village != self.village:
             if self.village is not None:
@@ -224,8 +193,14 @@ class TextWriter:
         self.out.write(render_text(masked_report(tail) if self.mask else tail, colour=self.paint.enabled))
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2)
+_HOUSEHOLDS_OPENING = b'{\n  "households": [\n    '
+_HOUSEHOLDS_CLOSING = b"\n  ]\n}"
+
+
+def _in_households(entry: dict) -> bytes:
+    """The entry's JSON as an item of the document's households list: indented by four spaces after its first line."""
+    # Written inside a households list, the entry gets the document's indent from the encoder itself.
+    return json_utf8({"households": [entry]})[len(_HOUSEHOLDS_OPENING) : -len(_HOUSEHOLDS_CLOSING)]
 
 
 @contextmanager

@@ -6,8 +6,10 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import orjson
+
 from dangka.categories import CATEGORIES, SEVERITY_NAMES
-from dangka.mask import mask_field, mask_value
+from dangka.mask import json_may_show_numbers, mask_field, mask_value, personal_kind
 
 # high, medium, low: the order reports list severities in.
 SEVERITIES = tuple(SEVERITY_NAMES)
@@ -31,7 +33,48 @@ def masked_report(report: dict) -> dict:
     the free-text patterns would not recognise) is hidden too.
     """
     copy = mask_value({key: value for key, value in report.items() if key != "households"})
-    copy["households"] = [_masked_household(household) for household in report.get("households", [])]
+    copy["households"] = [masked_household(household) for household in report.get("households", [])]
+    return copy
+
+
+def masked_household(household: dict) -> dict:
+    """The household with every identity and phone number masked, its findings last (masked_layout).
+
+    Most households hold no personal number at all; they are only laid out, not walked value by value.
+    """
+    try:
+        json_utf8 = orjson.dumps(household, option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+                                 | orjson.OPT_PASSTHROUGH_DATACLASS)
+    except orjson.JSONEncodeError:
+        return _masked_household(household)
+    return _masked_household(household) if needs_masking(household, json_utf8) else masked_layout(household)
+
+
+def needs_masking(household: dict, json_utf8: bytes) -> bool:
+    """False only when masking would leave every value of the household as it is.
+
+    `json_utf8` is the household's JSON in UTF-8 (any layout or indent, ensure_ascii=False).
+    """
+    return json_may_show_numbers(json_utf8) or any(
+        personal_kind(str(item.get("path", "")), item.get("value")) is not None
+        for finding in household.get("findings", [])
+        for item in finding.get("evidence", [])
+    )
+
+
+def masked_layout(household: dict) -> dict:
+    """The household laid out as masked_household gives it, nothing masked: findings last, evidence last in each.
+
+    Shallow: values are shared with `household`.
+    """
+    copy = {key: value for key, value in household.items() if key != "findings"}
+    copy["findings"] = [_finding_layout(finding) for finding in household.get("findings", [])]
+    return copy
+
+
+def _finding_layout(finding: dict) -> dict:
+    copy = {key: value for key, value in finding.items() if key != "evidence"}
+    copy["evidence"] = [item if "value" in item else {**item, "value": None} for item in finding.get("evidence", [])]
     return copy
 
 
