@@ -26,9 +26,11 @@ COMMANDS = {
 }
 
 
-def _available_commands() -> dict[str, object]:
+def _available_commands(names: list[str] | None = None) -> dict[str, object]:
+    """The modules of the sub-commands `names` (default: all) whose modules are present."""
     modules = {}
-    for name, module_name in COMMANDS.items():
+    for name in names or COMMANDS:
+        module_name = COMMANDS[name]
         try:
             module = importlib.import_module(f"dangka.commands.{module_name}")
         except ModuleNotFoundError as error:
@@ -52,7 +54,11 @@ def build_parser(modules: dict[str, object]) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    modules = _available_commands()
+    argv = sys.argv[1:] if argv is None else argv
+    # Only the named command's module is imported (its imports are the run's); help, --version and
+    # mistyped commands need them all.
+    named = [argv[0]] if argv and argv[0] in COMMANDS else None
+    modules = (named and _available_commands(named)) or _available_commands()
     parser = build_parser(modules)
     args = parser.parse_args(argv)
     if not args.command:

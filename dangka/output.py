@@ -25,33 +25,46 @@ _ORJSON_OPTIONS = (orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME | orjso
 _MAYBE_EXPONENT = re.compile(rb"e[-0-9]")
 
 
+def _orjson_floats_are_caught() -> bool:
+    """True when orjson writes every float at the edges of Python's plain notation as Python does, or visibly not.
+
+    These are the forms _MAYBE_EXPONENT and "0.0000" catch; an orjson release that wrote floats
+    in yet another form would leave all encoding to json.dumps rather than change a byte.
+    """
+    edges = (1e16, 1.2345678901234567e16, 1e22, 1.7976931348623157e308, 9999999999999998.0,
+             1e-4, 9.99e-5, 1e-5, 1.5e-7, 5e-324)
+    for number in edges + tuple(-number for number in edges):
+        data = orjson.dumps(number)
+        if data != json.dumps(number).encode() and not (b"0.0000" in data or _MAYBE_EXPONENT.search(data)):
+            return False
+    return True
+
+
+ORJSON_FLOATS_CAUGHT = _orjson_floats_are_caught()
+
+
 def json_text(value: object) -> str:
     """The text of json.dumps(value, ensure_ascii=False, indent=2)."""
-    return text_of_utf8(json_utf8(value))
+    piece = json_piece(value)
+    return piece.decode() if isinstance(piece, bytes) else piece
 
 
-def text_of_utf8(data: bytes) -> str:
-    """The text of json_utf8's bytes, lone surrogates included (json.dumps writes them as they are)."""
-    return data.decode("utf-8", "surrogatepass")
+def json_piece(value: object) -> bytes | str:
+    """json.dumps(value, ensure_ascii=False, indent=2): in UTF-8 from orjson where it writes the same, else the text.
 
-
-def json_utf8(value: object) -> bytes:
-    """json.dumps(value, ensure_ascii=False, indent=2) in UTF-8, from orjson where it writes the same.
-
-    json.dumps indents in pure Python (its C encoder does not indent), several times slower.
+    json.dumps indents in pure Python (its C encoder does not indent), several times slower;
+    orjson's bytes go to a UTF-8 file as they are. The text comes where orjson may write
+    otherwise, or refuses (a lone surrogate, which json.dumps writes and a UTF-8 file refuses).
     """
+    if not ORJSON_FLOATS_CAUGHT:
+        return json.dumps(value, ensure_ascii=False, indent=2)
     try:
         data = orjson.dumps(value, option=_ORJSON_OPTIONS)
     except orjson.JSONEncodeError:
-        return _python_json_utf8(value)
+        return json.dumps(value, ensure_ascii=False, indent=2)
     if b"0.0000" in data or _MAYBE_EXPONENT.search(data) or (b"null" in data and _has_nan_or_infinity(value)):
-        return _python_json_utf8(value)
+        return json.dumps(value, ensure_ascii=False, indent=2)
     return data
-
-
-def _python_json_utf8(value: object) -> bytes:
-    # Lone surrogates (which orjson refuses) pass through, to be refused where the text is written, as before.
-    return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8", "surrogatepass")
 
 
 def _has_nan_or_infinity(value: object) -> bool:

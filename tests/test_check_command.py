@@ -153,3 +153,46 @@ def test_workbooks_inside_a_checked_folder_are_read(capsys, examples_dir, tmp_pa
     capsys.readouterr()
     _code, report = run_json(capsys, str(folder))
     assert {household["id"] for household in report["households"]} == {"HN-410727-0101-001", "HN-410727-0101-002"}
+
+
+# ---- the streamed JSON's output stream ---------------------------------------------------------
+
+
+def test_utf8_output_writes_bytes_into_a_utf8_file_as_its_text_would_be(tmp_path):
+    import io
+
+    from dangka.commands.check import Utf8Output
+
+    path = tmp_path / "out.json"
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write("开头\n")
+        out = Utf8Output(stream)
+        assert out.buffer is not None
+        out.write("户主：".encode())
+        out.write("张德福\n")
+    assert path.read_text(encoding="utf-8") == "开头\n户主：张德福\n"
+    with open(path, "w", encoding="utf-8") as stream, pytest.raises(UnicodeEncodeError, match="surrogates not allowed"):
+        Utf8Output(stream).write("\udc80")
+    other = io.TextIOWrapper(io.BytesIO(), encoding="gb18030")
+    out = Utf8Output(other)
+    out.write("户主：".encode())
+    out.write("张德福")
+    other.flush()
+    assert out.buffer is None and other.buffer.getvalue() == "户主：张德福".encode("gb18030")
+    text = io.StringIO()
+    Utf8Output(text).write("户主".encode())
+    assert text.getvalue() == "户主"
+
+
+def test_only_the_named_command_is_imported():
+    """`dangka check` imports the check command alone; help lists every command."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from dangka.cli import main\n"
+             "try:\n    main(['check', '--help'])\nexcept SystemExit:\n    pass\n"
+             "print(sorted(name for name in sys.modules if name.startswith('dangka.commands.')))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "['dangka.commands.check', 'dangka.commands.common']"
+    listing = subprocess.run([sys.executable, "-m", "dangka.cli", "--help"], capture_output=True, text=True, check=True)
+    assert all(name in listing.stdout for name in ("check", "explain", "lint", "fmt", "test", "train", "graph", "convert"))

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies_hostile import households, json_values
 
-from dangka.output import json_text, json_utf8, text_of_utf8
+from dangka.output import ORJSON_FLOATS_CAUGHT, json_piece, json_text
 
 
 def python_text(value: object) -> str:
@@ -45,10 +45,16 @@ def test_values_orjson_writes_otherwise_are_written_by_json_dumps(value):
     assert json_text(value) == python_text(value)
 
 
-def test_utf8_is_the_text_encoded():
+def test_pieces_are_utf8_from_orjson_or_the_text_of_json_dumps():
     value = {"户主": "张德福", "电话": "13637370011", "收入": 5432.5, "空": None}
-    assert json_utf8(value) == python_text(value).encode("utf-8")
-    assert text_of_utf8(json_utf8(["\udc80"])) == python_text(["\udc80"])
+    assert json_piece(value) == python_text(value).encode("utf-8")
+    assert json_piece([1e16]) == python_text([1e16])
+    assert json_piece(["\udc80"]) == python_text(["\udc80"])
+
+
+def test_the_installed_orjson_writes_floats_in_the_forms_the_guard_knows():
+    """Else every document is written by json.dumps: right, but the speed of the streamed output is gone."""
+    assert ORJSON_FLOATS_CAUGHT
 
 
 def test_plain_values_never_reach_json_dumps(monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
 import tempfile
@@ -23,7 +24,7 @@ from dangka.errors import UsageError
 from dangka.findings import Tally, document, header
 from dangka.i18n import tr
 from dangka.mask import mask_value
-from dangka.output import json_text, json_utf8, text_of_utf8, write_text
+from dangka.output import json_piece, json_text, write_text
 from dangka.report import masked_household, masked_layout, masked_report, needs_masking
 
 # The text report's pieces for one household, to write households one by one.
@@ -134,30 +135,53 @@ class JsonWriter:
     """The findings document, byte for byte as json.dumps(document, ensure_ascii=False, indent=2) writes it."""
 
     def __init__(self, out: IO[str], knowledge: Knowledge, mask: bool):
-        self.out = out
+        self.out = Utf8Output(out)
         self.mask = mask
         self.tally = Tally()
         head = header(knowledge)
         # The header's text without its closing "\n}", continued by the households list.
-        out.write(json_text(mask_value(head) if mask else head)[:-2] + ',\n  "households": [')
+        self.out.write(json_text(mask_value(head) if mask else head)[:-2] + ',\n  "households": [')
 
     def household(self, entry: dict) -> None:
         self.out.write(",\n    " if self.tally.households else "\n    ")
         self.tally.add(entry)
-        self.out.write(self._entry_text(entry))
+        self.out.write(self._entry_json(entry))
 
-    def _entry_text(self, entry: dict) -> str:
+    def _entry_json(self, entry: dict) -> bytes | str:
         if not self.mask:
-            return text_of_utf8(_in_households(entry))
+            return _in_households(entry)
         # The layout's JSON is the masked entry's whenever masking would change nothing (most households).
-        data = _in_households(masked_layout(entry))
-        return text_of_utf8(_in_households(masked_household(entry)) if needs_masking(entry, data) else data)
+        piece = _in_households(masked_layout(entry))
+        utf8 = piece if isinstance(piece, bytes) else piece.encode("utf-8", "surrogatepass")
+        return _in_households(masked_household(entry)) if needs_masking(entry, utf8) else piece
 
     def finish(self) -> None:
         self.out.write("\n  ]" if self.tally.households else "]")
         tail = {"errors": self.tally.errors, "summary": self.tally.summary()}
         # The tail's text without its opening "{": it continues the document after the households.
         self.out.write("," + json_text(mask_value(tail) if self.mask else tail)[1:] + "\n")
+
+
+class Utf8Output:
+    """A text stream that also takes UTF-8 bytes: straight into its byte buffer where it would encode their text so."""
+
+    def __init__(self, out: IO[str]):
+        self.out = out
+        # Only a stream encoding UTF-8 strictly, without turning "\n" into anything else, writes
+        # the very bytes its text has; any other (a StringIO, another encoding) is given text.
+        buffer = getattr(out, "buffer", None)
+        same_bytes = (os.linesep == "\n" and getattr(out, "errors", None) == "strict"
+                      and codecs.lookup(getattr(out, "encoding", None) or "ascii").name == "utf-8")
+        self.buffer = buffer if same_bytes else None
+        if self.buffer is not None:
+            out.flush()
+
+    def write(self, piece: bytes | str) -> None:
+        if self.buffer is None:
+            self.out.write(piece.decode() if isinstance(piece, bytes) else piece)
+        else:
+            # Text is encoded as the stream would: a lone surrogate is refused as it refuses it.
+            self.buffer.write(piece if isinstance(piece, bytes) else piece.encode())
 
 
 class TextWriter:
@@ -193,14 +217,14 @@ class TextWriter:
         self.out.write(render_text(masked_report(tail) if self.mask else tail, colour=self.paint.enabled))
 
 
-_HOUSEHOLDS_OPENING = b'{\n  "households": [\n    '
-_HOUSEHOLDS_CLOSING = b"\n  ]\n}"
+_HOUSEHOLDS_OPENING = '{\n  "households": [\n    '
+_HOUSEHOLDS_CLOSING = "\n  ]\n}"
 
 
-def _in_households(entry: dict) -> bytes:
+def _in_households(entry: dict) -> bytes | str:
     """The entry's JSON as an item of the document's households list: indented by four spaces after its first line."""
     # Written inside a households list, the entry gets the document's indent from the encoder itself.
-    return json_utf8({"households": [entry]})[len(_HOUSEHOLDS_OPENING) : -len(_HOUSEHOLDS_CLOSING)]
+    return json_piece({"households": [entry]})[len(_HOUSEHOLDS_OPENING) : -len(_HOUSEHOLDS_CLOSING)]
 
 
 @contextmanager
