@@ -565,54 +565,40 @@ _NORMALIZERS = {
 }
 
 
-# Quick readers: most dossier values come in the clean shape of their type (text without
-# surrounding spaces, a finite number, an ISO date, a dictionary word). A field's quick reader
-# gives `normalize`'s result for those and None for values it leaves to `normalize`, so that
-# `quick(raw) or normalize(field, raw)` is always `normalize(field, raw)`. (Whole numbers and
-# true/false need no reading at all: the record builder keeps them as they are.)
+# Text readers: most dossier text comes in a clean shape (no surrounding spaces, a dictionary
+# word, an ISO date). A field's text reader gives what `normalize` gives for such text and
+# something false for any other text, which then goes the general way: for every str `raw`,
+# `read_text(raw) or normalize(field, raw)[0]` is `normalize(field, raw)[0]`, and the reader's
+# value comes with no problem. (Whole numbers and true/false need no reading at all: the record
+# builder keeps them as they are.)
 
-QuickReader = Callable[[object], tuple[object, str | None] | None]
-_EMPTY = (None, None)
+TextReader = Callable[[str], object]
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def quick_reader(field: Field) -> QuickReader:
-    """normalize(field, ·) for the clean shapes of the field's type, None for other values."""
+def text_reader(field: Field) -> TextReader:
+    """normalize(field, ·)'s value for clean text of the field's type; something false for other text."""
     if field.type == "enum":
-        exact = enumeration(field.enum or "").exact()
-
-        def read_word(raw: object) -> tuple[object, str | None] | None:
-            word = exact.get(raw) if type(raw) is str else None
-            return None if word is None else (word, None)
-        return read_word
-    return _QUICK_READERS.get(field.type, _not_quick)
-
-
-def _quick_str(raw: object) -> tuple[object, str | None] | None:
-    if type(raw) is not str:
-        return None
-    text = raw.strip()
-    return (text, None) if text else _EMPTY
+        return enumeration(field.enum or "").exact().get
+    if field.type == "str":
+        return str.strip   # "" for blank text, which normalize leaves empty too
+    if field.type == "date":
+        return _iso_date
+    return _not_read
 
 
-def _quick_float(raw: object) -> tuple[object, str | None] | None:
-    return (raw, None) if type(raw) is float and math.isfinite(raw) else None
-
-
-def _quick_date(raw: object) -> tuple[object, str | None] | None:
-    if type(raw) is str and _ISO_DATE.fullmatch(raw):
+def _iso_date(text: str) -> dt.date | None:
+    if _ISO_DATE.fullmatch(text):
         try:
-            return dt.date.fromisoformat(raw), None
+            return dt.date.fromisoformat(text)
         except ValueError:
             return None  # not a real date: the general path says so
     return None
 
 
-def _not_quick(raw: object) -> None:
+def _not_read(text: str) -> None:
+    """Numbers and true/false written as text are read the general way."""
     return None
-
-
-_QUICK_READERS: dict[str, QuickReader] = {"str": _quick_str, "num": _quick_float, "date": _quick_date}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -736,24 +722,33 @@ class _RecordBuilder:
     def _read(self, entity_: Entity, node: object, path: str, record_id: str, parent: str | None) -> Record:
         record = Record(entity_.key, record_id, path, {}, parent)
         for below, readers in _reading_plan(entity_.key):
-            self._fill(record, entity_, node if below is None else _node_at(node, below), readers)
+            if below is None:
+                holder = {None: node}   # a bare value: the one value of a one-entry mapping
+            elif below:
+                holder = _node_at(node, below)
+            else:
+                holder = node if isinstance(node, dict) else _NO_NODE   # a list where a mapping belongs
+            self._fill(record, entity_, holder, readers)
         return record
 
-    def _fill(self, record: Record, entity_: Entity, holder: object, readers: tuple[_FieldReader, ...]) -> None:
-        """The readers' values from the node that holds them (a missing or null value is left out)."""
+    def _fill(self, record: Record, entity_: Entity, holder: Mapping, readers: tuple[_FieldReader, ...]) -> None:
+        """The readers' values from the mapping that holds them (a missing or null value is left out)."""
         values = record.values
-        for field_, key, name, kept, quick in readers:
-            raw = holder if name is None else holder.get(name)
+        get = holder.get
+        for field_, key, name, kept, read_text in readers:
+            raw = get(name)
             if raw is None:
                 continue
             if type(raw) is kept:
                 values[key] = raw
-                continue
-            value, reason = quick(raw) or normalize(field_, raw)
-            if value is not None:
+            elif type(raw) is str and (value := read_text(raw)):
                 values[key] = value
-            elif reason is not None:
-                self._problem(record, entity_, field_, raw, reason)
+            else:
+                value, reason = normalize(field_, raw)
+                if value is not None:
+                    values[key] = value
+                elif reason is not None:
+                    self._problem(record, entity_, field_, raw, reason)
 
     def _problem(self, record: Record, entity_: Entity, field_: Field, raw: object, reason: str) -> None:
         values = {
@@ -765,16 +760,13 @@ class _RecordBuilder:
         }
         self.problems.append(Record("problem", f"problems[{len(self.problems)}]", values["path"], values, record.id))
 
-    def _nodes(self, entity_: Entity) -> list[tuple[int, object]]:
-        found, items = _lookup(self.dossier, entity_.path)
-        if not found or not isinstance(items, list):
-            return []
-        return list(enumerate(items))
-
     def _many(self, key: str) -> list[Record]:
         entity_ = ENTITIES[key]
+        items = _value_at(self.dossier, _ENTITY_PARTS[key])
+        if not isinstance(items, list):
+            return []
         result = []
-        for index, node in self._nodes(entity_):
+        for index, node in enumerate(items):
             if node is None or isinstance(node, (list, dict)) != _MAPPING_ITEMS[key]:
                 continue
             path = f"{entity_.path}[{index}]"
@@ -783,8 +775,8 @@ class _RecordBuilder:
 
     def _single(self, key: str, household: Record) -> list[Record]:
         entity_ = ENTITIES[key]
-        found, node = _lookup(self.dossier, entity_.path)
-        if not found or not isinstance(node, dict):
+        node = _value_at(self.dossier, _ENTITY_PARTS[key])
+        if not isinstance(node, dict):
             return []
         record = self._read(entity_, node, entity_.path, entity_.path, household.id)
         if key == "income":
@@ -891,15 +883,15 @@ class _RecordBuilder:
 class _FieldReader(NamedTuple):
     field: Field
     key: str
-    name: str | None   # the value's key in the node that holds it; None when that node is the value
+    name: str | None   # the value's key in the mapping that holds it
     kept: type         # raw values of exactly this type are already normalized (int, bool; NoneType: none)
-    quick: QuickReader
+    read_text: TextReader
 
 
 def _field_reader(field_: Field, name: str | None) -> _FieldReader:
     # A raw value is never None when its type is compared, so NoneType keeps nothing as it is.
     kept = {"int": int, "num": int, "bool": bool}.get(field_.type, type(None))
-    return _FieldReader(field_, field_.key, name, kept, quick_reader(field_))
+    return _FieldReader(field_, field_.key, name, kept, text_reader(field_))
 
 
 _NO_NODE: Mapping[str, object] = MappingProxyType({})
@@ -929,10 +921,16 @@ def _link_readers(entity_key: str) -> tuple[_FieldReader, ...]:
 
 
 def _node_at(node: object, below: tuple[str, ...]) -> Mapping[str, object]:
-    """The mapping at a path below a node (() is the node itself); an empty one when there is none."""
-    for part in below:
-        node = node.get(part) if isinstance(node, dict) else None
+    """The mapping at a path below a node; an empty one when there is none."""
+    node = _value_at(node, below)
     return node if isinstance(node, dict) else _NO_NODE
+
+
+def _value_at(node: object, parts: tuple[str, ...]) -> object:
+    """The value at a path below a node, None when there is none."""
+    for part in parts:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
 
 
 def _lookup(node: object, path: str) -> tuple[bool, object]:
@@ -952,6 +950,7 @@ def _item_is_mapping(entity_: Entity) -> bool:
 
 
 _PROVINCE = ENTITIES["household"].field("province")
+_ENTITY_PARTS = {key: tuple(entity_.path.split(".")) if entity_.path else () for key, entity_ in ENTITIES.items()}
 _MAPPING_ITEMS = {key: _item_is_mapping(entity_) for key, entity_ in ENTITIES.items()}
 
 
