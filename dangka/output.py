@@ -15,9 +15,10 @@ from dangka.i18n import tr
 
 
 # orjson writes what json.dumps writes except: types json.dumps refuses (dates, dataclasses,
-# subclasses: passed through, so orjson refuses them too), integers beyond 64 bits, keys that are
-# not strings (it refuses these), NaN and the infinities (it writes null), and floats outside
-# 1e-4 ≤ |x| < 1e16 (it writes 1e16 and 0.00001 where Python writes 1e+16 and 1e-05).
+# subclasses: passed through, so orjson refuses them too; UUIDs and plain enum members, which no
+# report holds, it writes), integers beyond 64 bits, keys that are not strings (it refuses these),
+# NaN and the infinities (it writes null), and floats outside 1e-4 ≤ |x| < 1e16 (it writes 1e16
+# and 0.00001 where Python writes 1e+16 and 1e-05).
 _ORJSON_OPTIONS = (orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
                    | orjson.OPT_PASSTHROUGH_SUBCLASS)
 # Text where orjson may have written a float otherwise: an exponent (orjson writes "1e16",

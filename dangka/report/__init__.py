@@ -43,6 +43,7 @@ def masked_household(household: dict) -> dict:
     Most households hold no personal number at all; they are only laid out, not walked value by value.
     """
     try:
+        # Anything but plain JSON values (a date, a str or int subclass) is refused, and walked.
         json_utf8 = orjson.dumps(household, option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
                                  | orjson.OPT_PASSTHROUGH_DATACLASS)
     except orjson.JSONEncodeError:
