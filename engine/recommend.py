@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
+from typing import NamedTuple
 
 from dangka import contract
 from dangka.engine.evaluate import Household, field_path
@@ -103,29 +105,28 @@ def to_json(recommendations: Iterable[Recommendation], ruled_out: Iterable[Ruled
 # The household as the recommender sees it
 
 
-@dataclass(frozen=True)
-class _Member:
+# The recommender's own small values are named tuples: a household makes dozens of them, and
+# a frozen dataclass takes twice as long to build.
+
+
+class _Member(NamedTuple):
     record: contract.Record
     name: str
     who: str   # how reasons name the member: 户主张德福, 刘桂英
-
-    def value(self, key: str) -> object:
-        return self.record.values.get(key)
+    values: dict[str, object]   # the record's values
 
     def path(self, key: str) -> str:
         return field_path(self.record, key)
 
 
-@dataclass(frozen=True)
-class _Cause:
+class _Cause(NamedTuple):
     key: str
     how: str                 # _PRIMARY, _OTHER (written in the dossier) or _PROFILE (shown by the members)
     evidence: str | None     # the members' facts that support the cause, when the table names any
     shortage: bool           # the evidence is a lack of labour (the cause row's labor_absent held)
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(NamedTuple):
     measure: str
     causes: tuple[_Cause, ...]   # the household's causes that call for it, most relevant first
 
@@ -136,8 +137,7 @@ class _Context:
     conditions: contract.Record | None
     members: list[_Member]
     plan: list[str]          # the measure kinds written in the dossier's plan
-    causes_table: Table
-    measures_table: Table
+    catalogue: _Catalogue
     causes: list[_Cause] = field(default_factory=list)
 
     @classmethod
@@ -150,57 +150,119 @@ class _Context:
             conditions=household.first("conditions"),
             members=[_member(index, member) for index, member in enumerate(household.of("member"))],
             plan=[str(measure.values["kind"]) for measure in household.of("measure") if "kind" in measure.values],
-            causes_table=_table(household, "causes", "致贫原因"),
-            measures_table=_table(household, "measures", "帮扶措施"),
+            catalogue=_catalogue(_table(household, "causes", "致贫原因"), _table(household, "measures", "帮扶措施"),
+                                 record.values.get("year"), record.values.get("province")),
         )
         context.causes = _household_causes(context, household)
         return context
 
-    @property
-    def year(self) -> int | None:
-        return self.household.values.get("year")
 
-    @property
-    def province(self) -> str | None:
-        return self.household.values.get("province")
-
-    def cause_row(self, cause: str) -> dict:
-        return _in_force(self.causes_table, self.year, self.province).values.get(cause, {})
-
-    def measure_row(self, measure: str) -> dict:
-        return _in_force(self.measures_table, self.year, self.province).values.get(measure, {})
-
-    def measure_cell(self, measure: str, column: str) -> tuple[object, str]:
-        cells = _in_force(self.measures_table, self.year, self.province).cells.get(measure, {})
-        return cells.get(column, (None, ""))
+# ---------------------------------------------------------------------------------------------
+# The cause and measure tables in force for a year and province, indexed once
 
 
 @dataclass(frozen=True)
-class _TableInForce:
-    """A policy table's rows as in force for one year and province."""
+class _MeasureSpec:
+    """A catalogue measure as in force, with its conditions ready to check against a household."""
 
-    table: Table   # kept so that the table's id, the cache key, cannot pass to another table
-    values: dict[str, dict]                          # row → column → value
-    cells: dict[str, dict[str, tuple[object, str]]]  # row → column → (value, reference)
+    reference: str
+    family: str
+    individual: bool                      # it goes to one member (scope 个人), not the household
+    criteria: tuple                       # what each member it goes to must meet (_AgeRange, _Words)
+    everyone_labour: list[str] | None     # labour words every member must have (a household measure)
+    housing: list[str] | None             # dangerous-house levels it is for
+    attribute: list[str] | None           # household attributes it is for
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    """The cause and measure tables as in force for one year and province, indexed for the recommender."""
+
+    tables: tuple[Table, Table]             # kept so that their ids, the cache key, cannot pass to other tables
+    cause_keys: dict[str, str]              # a cause word or one of its aliases → its row
+    measure_keys: dict[str, str]            # a measure word or one of its aliases → its row
+    cause_rows: dict[str, dict]             # cause → column → value, in table order
+    profile_causes: tuple[str, ...]         # the causes whose rows name facts the members may show
+    measures_for: dict[str, list[str]]      # cause → the measures it calls for, most relevant first
+    measures: dict[str, _MeasureSpec]
 
 
 # Households of one run share a handful of years and provinces, and resolving every cell
 # (parameters, regional variants) again for each household would cost more than the rest of the
-# recommender: tables in force are kept by (id of the table, year, province).
-_IN_FORCE: dict[tuple[int, int | None, str | None], _TableInForce] = {}
-_IN_FORCE_KEPT = 1024
+# recommender: catalogues are kept by (ids of the tables, year, province).
+_CATALOGUES: dict[tuple[int, int, int | None, str | None], _Catalogue] = {}
+_CATALOGUES_KEPT = 1024
 
 
-def _in_force(table: Table, year: int | None, province: str | None) -> _TableInForce:
-    key = (id(table), year, province)
-    if key not in _IN_FORCE:
-        if len(_IN_FORCE) >= _IN_FORCE_KEPT:
-            _IN_FORCE.clear()
-        cells = {row: {column: table.lookup(row, column, year, province) for column in table.columns}
-                 for row in table.rows}
-        values = {row: {column: value for column, (value, _) in row_cells.items()} for row, row_cells in cells.items()}
-        _IN_FORCE[key] = _TableInForce(table, values, cells)
-    return _IN_FORCE[key]
+def _catalogue(causes: Table, measures: Table, year: int | None, province: str | None) -> _Catalogue:
+    key = (id(causes), id(measures), year, province)
+    found = _CATALOGUES.get(key)
+    if found is None:
+        if len(_CATALOGUES) >= _CATALOGUES_KEPT:
+            _CATALOGUES.clear()
+        found = _CATALOGUES[key] = _build_catalogue(causes, measures, year, province)
+    return found
+
+
+def _build_catalogue(causes: Table, measures: Table, year: int | None, province: str | None) -> _Catalogue:
+    cause_rows = _values(_cells(causes, year, province))
+    measure_cells = _cells(measures, year, province)
+    measure_rows = _values(measure_cells)
+    return _Catalogue(
+        tables=(causes, measures),
+        cause_keys=_row_keys(causes),
+        measure_keys=_row_keys(measures),
+        cause_rows=cause_rows,
+        profile_causes=tuple(cause for cause, row in cause_rows.items()
+                             if any(row.get(column) for column in ("health", "in_school", "labor_absent"))),
+        measures_for={cause: _measures_for(cause, row, measure_rows) for cause, row in cause_rows.items()},
+        measures={measure: _measure_spec(measure_rows[measure], measure_cells[measure],
+                                         measures.reference(measure, province))
+                  for measure in measure_rows},
+    )
+
+
+def _cells(table: Table, year: int | None, province: str | None) -> dict[str, dict[str, tuple[object, str]]]:
+    """row → column → (value, reference), as in force for the year and province."""
+    return {row: {column: table.lookup(row, column, year, province) for column in table.columns} for row in table.rows}
+
+
+def _values(cells: dict[str, dict[str, tuple[object, str]]]) -> dict[str, dict]:
+    return {row: {column: value for column, (value, _) in row_cells.items()} for row, row_cells in cells.items()}
+
+
+def _row_keys(table: Table) -> dict[str, str]:
+    """Table.row_key as a dict: a row's own key first, else the first row that lists the word as an alias."""
+    keys: dict[str, str] = {}
+    for row, spec in table.rows.items():
+        for alias in spec.get("aliases", ()):
+            keys.setdefault(alias, row)
+    keys.update((row, row) for row in table.rows)
+    return keys
+
+
+def _measures_for(cause: str, row: dict, measure_rows: dict[str, dict]) -> list[str]:
+    """A cause's measures: its row's list in order, then the catalogue's measures that name the
+    cause in their own `causes` column (either table may link them)."""
+    listed = [measure for measure in row.get("measures") or () if measure in measure_rows]
+    naming = [measure for measure, measure_row in measure_rows.items()
+              if measure not in listed and cause in (measure_row.get("causes") or ())]
+    return listed + naming
+
+
+def _measure_spec(row: dict, cells: dict[str, tuple[object, str]], reference: str) -> _MeasureSpec:
+    individual = row.get("scope") == INDIVIDUAL_SCOPE
+    # A household measure's labour words are someone's when it needs labour, everyone's when not.
+    someone_labour = bool(row.get("labor")) and (individual or bool(row.get("needs_labor")))
+    return _MeasureSpec(
+        reference=reference,
+        family=str(row.get("family") or ""),
+        individual=individual,
+        criteria=_member_criteria(row, cells, someone_labour, reference),
+        everyone_labour=row["labor"] if row.get("labor") and not someone_labour else None,
+        housing=row.get("housing") or None,
+        attribute=row.get("attribute") or None,
+    )
 
 
 def _table(household: Household, key: str, label: str) -> Table:
@@ -219,7 +281,7 @@ def _member(index: int, record: contract.Record) -> _Member:
     if not isinstance(name, str):
         name = f"第{index + 1}位成员"
     relation = record.values.get("relation")
-    return _Member(record, name, f"{relation}{name}" if relation in _NAMED_RELATIONS else name)
+    return _Member(record, name, f"{relation}{name}" if relation in _NAMED_RELATIONS else name, record.values)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,10 +294,11 @@ def _household_causes(context: _Context, household: Household) -> list[_Cause]:
     written.extend((record.values.get("cause"), _OTHER) for record in household.of("other_cause"))
     causes: list[_Cause] = []
     for word, how in written:
-        key = context.causes_table.row_key(word) if isinstance(word, str) else None
+        key = context.catalogue.cause_keys.get(word) if isinstance(word, str) else None
         if key is not None and all(cause.key != key for cause in causes):
             causes.append(_cause(context, key, how))
-    for key in context.causes_table.rows:
+    # Rows naming no health, schooling or labour words cannot be shown by the members.
+    for key in context.catalogue.profile_causes:
         if all(cause.key != key for cause in causes):
             shown = _cause(context, key, _PROFILE)
             if shown.evidence is not None:
@@ -244,7 +307,7 @@ def _household_causes(context: _Context, household: Household) -> list[_Cause]:
 
 
 def _cause(context: _Context, key: str, how: str) -> _Cause:
-    row = context.cause_row(key)
+    row = context.catalogue.cause_rows[key]
     evidence = _cause_evidence(context.members, row)
     return _Cause(key, how, evidence, bool(row.get("labor_absent")) and evidence is not None)
 
@@ -259,10 +322,10 @@ def _cause_evidence(members: list[_Member], row: dict) -> str | None:
     texts = []
     for key in ("health", "in_school"):
         if row.get(key):
-            having = [member for member in members if member.value(key) in row[key]]
+            having = [member for member in members if member.values.get(key) in row[key]]
             if not having:
                 return None
-            texts.append(_grouped(having, lambda member, key=key: str(member.value(key))))
+            texts.append(_grouped(having, lambda member, key=key: str(member.values.get(key))))
     if row.get("labor_absent"):
         shortage = _labour_shortage(members, row["labor_absent"])
         if shortage is None:
@@ -273,7 +336,7 @@ def _cause_evidence(members: list[_Member], row: dict) -> str | None:
 
 def _labour_shortage(members: list[_Member], able_words: list[str]) -> str | None:
     """家中没有普通劳动力、技能劳动力（…）, when every member's labour is known and none is able."""
-    if not members or any(member.value("labor") is None or member.value("labor") in able_words for member in members):
+    if not members or any(member.values.get("labor") is None or member.values.get("labor") in able_words for member in members):
         return None
     return f"家中没有{'、'.join(able_words)}（{_stated(members, members, 'labor')}）"
 
@@ -285,36 +348,25 @@ def _labour_shortage(members: list[_Member], able_words: list[str]) -> str | Non
 def _candidates(context: _Context) -> list[_Candidate]:
     """Every measure linked to one of the household's causes, most relevant first, then the
     plan's measures that no cause calls for (checked too: a planned measure may not fit)."""
-    ranked: dict[str, tuple[tuple[int, int], list[_Cause]]] = {}
-    for cause_rank, cause in enumerate(context.causes):
-        for position, measure in enumerate(_measures_for(context, cause.key)):
-            ranked.setdefault(measure, ((cause_rank, position), []))[1].append(cause)
-    ordered = sorted(ranked.items(), key=lambda item: item[1][0])
-    candidates = [_Candidate(measure, tuple(causes)) for measure, (_, causes) in ordered]
+    # A measure ranks where it is first met: causes in order, each cause's measures in order.
+    ranked: dict[str, list[_Cause]] = {}
+    for cause in context.causes:
+        for measure in context.catalogue.measures_for[cause.key]:
+            ranked.setdefault(measure, []).append(cause)
+    candidates = [_Candidate(measure, tuple(causes)) for measure, causes in ranked.items()]
     for word in context.plan:
-        measure = context.measures_table.row_key(word)
+        measure = context.catalogue.measure_keys.get(word)
         if measure is not None and measure not in ranked:
-            ranked[measure] = ((len(context.causes), 0), [])
+            ranked[measure] = []
             candidates.append(_Candidate(measure, ()))
     return candidates
-
-
-def _measures_for(context: _Context, cause: str) -> list[str]:
-    """A cause's measures: its row's list in order, then the catalogue's measures that name the
-    cause in their own `causes` column (either table may link them)."""
-    catalogue = context.measures_table.rows
-    listed = [measure for measure in context.cause_row(cause).get("measures") or () if measure in catalogue]
-    naming = [measure for measure in catalogue
-              if measure not in listed and cause in (context.measure_row(measure).get("causes") or ())]
-    return listed + naming
 
 
 # ---------------------------------------------------------------------------------------------
 # Assessing one measure
 
 
-@dataclass(frozen=True)
-class _Check:
+class _Check(NamedTuple):
     status: str                          # OK, FAIL or MISSING (cannot be decided)
     text: str
     reference: str = ""
@@ -325,39 +377,37 @@ class _Check:
 def _assess(context: _Context, candidate: _Candidate) -> Recommendation | RuledOut:
     """The measure recommended with its reasons, or ruled out with the facts (or gaps) that stop it."""
     measure = candidate.measure
-    row = context.measure_row(measure)
-    reference = context.measures_table.reference(measure, context.province)
-    checks = _checks(context, candidate, row, reference)
+    spec = context.catalogue.measures[measure]
+    reference = spec.reference
+    checks = _checks(context, candidate, spec)
     failed = [check for check in checks if check.status == FAIL]
-    undecided = [check for check in checks if check.status == MISSING]
     if failed:
-        return RuledOut(measure, _joined(check.text for check in failed), failed[0].reference or reference)
+        return RuledOut(measure, _joined([check.text for check in failed]), failed[0].reference or reference)
+    undecided = [check for check in checks if check.status == MISSING]
     if undecided:
-        missing = tuple(path for check in undecided for path in check.missing)
-        because = _joined(check.text for check in undecided)
+        missing = tuple([path for check in undecided for path in check.missing])
+        because = _joined([check.text for check in undecided])
         return RuledOut(measure, because, undecided[0].reference or reference, missing)
-    members = tuple(member.name for check in checks for member in check.members)
-    because = _joined([*_cause_texts(candidate), *(check.text for check in checks)])
-    causes = tuple(cause.key for cause in candidate.causes)
-    return Recommendation(measure, because, members, str(row.get("family") or ""), reference, causes)
+    members = tuple([member.name for check in checks for member in check.members])
+    because = _joined(_cause_texts(candidate) + [check.text for check in checks])
+    causes = tuple([cause.key for cause in candidate.causes])
+    return Recommendation(measure, because, members, spec.family, reference, causes)
 
 
-def _checks(context: _Context, candidate: _Candidate, row: dict, reference: str) -> list[_Check]:
+def _checks(context: _Context, candidate: _Candidate, spec: _MeasureSpec) -> list[_Check]:
     """The measure's conditions as checks: its members' (age, labour, schooling, health), then
     the household's (every member's labour, housing, attribute)."""
-    individual = row.get("scope") == INDIVIDUAL_SCOPE
-    criteria = _member_criteria(context, candidate.measure, row, individual, reference)
     checks = []
-    if individual or criteria:
-        check = _judge_members(context.members, criteria)
+    if spec.individual or spec.criteria:
+        check = _judge_members(context.members, spec.criteria)
         # A household measure only needs someone in the household to fit; it is not theirs alone.
-        checks.append(check if individual else _Check(check.status, check.text, check.reference, (), check.missing))
-    if row.get("labor") and not individual and not row.get("needs_labor"):
-        checks.append(_every_member_labour(context.members, row["labor"], reference))
-    if row.get("housing"):
-        checks.append(_housing_check(context, row["housing"], reference))
-    if row.get("attribute"):
-        checks.append(_attribute_check(context, candidate, row["attribute"], reference))
+        checks.append(check if spec.individual else _Check(check.status, check.text, check.reference, (), check.missing))
+    if spec.everyone_labour:
+        checks.append(_every_member_labour(context.members, spec.everyone_labour, spec.reference))
+    if spec.housing:
+        checks.append(_housing_check(context, spec.housing, spec.reference))
+    if spec.attribute:
+        checks.append(_attribute_check(context, candidate, spec.attribute, spec.reference))
     return checks
 
 
@@ -388,16 +438,16 @@ class _AgeRange:
     key: str = "age"
 
     def status(self, member: _Member) -> str:
-        age = member.value("age")
+        age = member.values.get("age")
         if not isinstance(age, int):
             return MISSING
         return FAIL if (self.low is not None and age < self.low) or (self.high is not None and age > self.high) else OK
 
     def shown(self, member: _Member) -> str:
-        return f"{member.value('age')} 岁"
+        return f"{member.values.get('age')} 岁"
 
     def failed(self, failing: list[_Member], members: list[_Member]) -> str:
-        ages = "、".join(f"{member.who} {member.value('age')} 岁" for member in failing)
+        ages = "、".join(f"{member.who} {member.values.get('age')} 岁" for member in failing)
         return f"{ages}，{self.bounds()}"
 
     def bounds(self) -> str:
@@ -406,7 +456,7 @@ class _AgeRange:
         return f"未满 {self.low} 岁" if self.low is not None else f"超过 {self.high} 岁"
 
     def source(self, failing: list[_Member]) -> str:
-        too_old = self.high is not None and failing[0].value("age") > self.high
+        too_old = self.high is not None and failing[0].values.get("age") > self.high
         return self.high_reference if too_old else self.low_reference
 
 
@@ -419,11 +469,11 @@ class _Words:
     reference: str
 
     def status(self, member: _Member) -> str:
-        value = member.value(self.key)
+        value = member.values.get(self.key)
         return MISSING if value is None else OK if value in self.allowed else FAIL
 
     def shown(self, member: _Member) -> str:
-        return str(member.value(self.key))
+        return str(member.values.get(self.key))
 
     def failed(self, failing: list[_Member], members: list[_Member]) -> str:
         return f"{_stated(failing, members, self.key)}{_requirement(self.allowed)}"
@@ -432,38 +482,42 @@ class _Words:
         return self.reference
 
 
-def _member_criteria(context: _Context, measure: str, row: dict, individual: bool, reference: str) -> list:
+def _member_criteria(row: dict, cells: dict[str, tuple[object, str]], someone_labour: bool,
+                     reference: str) -> tuple[_AgeRange | _Words, ...]:
     criteria: list[_AgeRange | _Words] = []
-    low, low_reference = context.measure_cell(measure, "min_age")
-    high, high_reference = context.measure_cell(measure, "max_age")
+    low, low_reference = cells.get("min_age", (None, ""))
+    high, high_reference = cells.get("max_age", (None, ""))
     if low is not None or high is not None:
         criteria.append(_AgeRange(low, high, low_reference, high_reference))
-    # A household measure's labour words are someone's when it needs labour, everyone's when not.
-    if row.get("labor") and (individual or row.get("needs_labor")):
+    if someone_labour:
         criteria.append(_Words("labor", tuple(row["labor"]), reference))
     criteria.extend(_Words(key, tuple(row[key]), reference) for key in ("in_school", "health") if row.get(key))
-    return criteria
+    return tuple(criteria)
 
 
-def _judge_members(members: list[_Member], criteria: list) -> _Check:
+def _judge_members(members: list[_Member], criteria: tuple) -> _Check:
     """OK with the members who meet every criterion; otherwise why nobody does, or who is undecided."""
     if not members:
         return _Check(MISSING, "家庭成员未填写", missing=("members",))
-    statuses = {member.record.id: [criterion.status(member) for criterion in criteria] for member in members}
-    fitting = [member for member in members if all(status == OK for status in statuses[member.record.id])]
+    if not criteria:
+        return _Check(OK, "", members=tuple(members))
+    # Each criterion's status for every member; a member's own statuses are a row across them.
+    columns = [list(map(criterion.status, members)) for criterion in criteria]
+    statuses = list(zip(*columns))
+    fitting = [member for member, status in zip(members, statuses) if status.count(OK) == len(criteria)]
     if fitting:
-        shown = _grouped(fitting, lambda member: "，".join(criterion.shown(member) for criterion in criteria))
-        return _Check(OK, shown if criteria else "", members=tuple(fitting))
+        shown = _grouped(fitting, lambda member: "，".join([criterion.shown(member) for criterion in criteria]))
+        return _Check(OK, shown, members=tuple(fitting))
     texts, source = [], ""
-    for criterion in criteria:
-        failing = [member for member in members if criterion.status(member) == FAIL]
+    for criterion, column in zip(criteria, columns):
+        failing = [member for member, status in zip(members, column) if status == FAIL]
         if failing:
             texts.append(criterion.failed(failing, members))
             source = source or criterion.source(failing)
-    undecided = [member for member in members if FAIL not in statuses[member.record.id]]
+    undecided = [(member, status) for member, status in zip(members, statuses) if FAIL not in status]
     missing = []
-    for criterion in criteria:
-        lacking = [member for member in undecided if criterion.status(member) == MISSING]
+    for position, criterion in enumerate(criteria):
+        lacking = [member for member, status in undecided if status[position] == MISSING]
         if lacking:
             texts.append(_unfilled(lacking, criterion.key))
             missing.extend(member.path(criterion.key) for member in lacking)
@@ -474,10 +528,10 @@ def _every_member_labour(members: list[_Member], words: list[str], reference: st
     """A household measure for households whose members all have one of these labour words."""
     if not members:
         return _Check(MISSING, "家庭成员未填写", reference, missing=("members",))
-    failing = [member for member in members if member.value("labor") not in (None, *words)]
+    failing = [member for member in members if member.values.get("labor") not in (None, *words)]
     if failing:
         return _Check(FAIL, f"{_stated(failing, members, 'labor')}{_requirement(words)}", reference)
-    lacking = [member for member in members if member.value("labor") is None]
+    lacking = [member for member in members if member.values.get("labor") is None]
     if lacking:
         return _Check(MISSING, _unfilled(lacking, "labor"), reference, missing=tuple(m.path("labor") for m in lacking))
     return _Check(OK, _stated(members, members, "labor"), reference)
@@ -546,7 +600,7 @@ def _stated(members: list[_Member], everyone: list[_Member], key: str) -> str:
     """户主张德福、配偶刘桂英为无劳动力 — or 成员均为无劳动力 when that is the whole household."""
     groups: dict[str, list[str]] = {}
     for member in members:
-        groups.setdefault(str(member.value(key)), []).append(member.who)
+        groups.setdefault(str(member.values.get(key)), []).append(member.who)
     if len(groups) == 1 and len(members) == len(everyone) > 1:
         return f"成员均为{next(iter(groups))}"
     return "，".join(f"{'、'.join(whos)}为{value}" for value, whos in groups.items())
@@ -560,6 +614,12 @@ def _unfilled(members: list[_Member], key: str) -> str:
 
 def _requirement(words: Iterable[str]) -> str:
     """（适用：中职、高职）: the allowed words, school grades folded into their level; left out when long."""
+    return _requirement_of(tuple(words))
+
+
+@cache
+def _requirement_of(words: tuple[str, ...]) -> str:
+    # A handful of word lists (the measure table's) come back for every household.
     folded: list[str] = []
     for word in words:
         grade = _GRADE.match(word)
@@ -571,9 +631,8 @@ def _requirement(words: Iterable[str]) -> str:
 
 def _joined(fragments: Iterable[str]) -> str:
     """Fragments joined by “；”, leaving out empty ones and those another fragment already says."""
-    kept: list[str] = []
-    for fragment in fragments:
-        if fragment and fragment not in kept:
-            kept.append(fragment)
-    said_elsewhere = {fragment for fragment in kept if any(fragment != other and fragment in other for other in kept)}
-    return "；".join(fragment for fragment in kept if fragment not in said_elsewhere)
+    kept = list(dict.fromkeys(filter(None, fragments)))
+    if len(kept) < 2:
+        return "".join(kept)
+    said_elsewhere = [fragment for fragment in kept for other in kept if fragment != other and fragment in other]
+    return "；".join([fragment for fragment in kept if fragment not in said_elsewhere])
