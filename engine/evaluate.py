@@ -298,40 +298,29 @@ class Evaluator:
         return node.kind != "any"
 
     def e_Count(self, node: ast.Count, binding, reads):
-        if node.where is not None:
-            absent = self.absent_singles(node.where, {**binding, node.entity: None}, reads)
-            if absent:
-                return absent
-        total = 0
-        unknown = None
-        for record in self.household.of(node.entity):
-            if node.where is None:
-                total += 1
-                continue
-            value = self.eval(node.where, {**binding, node.entity: record}, reads)
-            if isinstance(value, Missing):
-                unknown = Missing((unknown.paths if unknown else ()) + value.paths)
-            elif value is True:
-                total += 1
-        return unknown if unknown else total
+        return self._total(node.entity, node.where, None, binding, reads)
 
     def e_Sum(self, node: ast.Sum, binding, reads):
-        if node.where is not None:
-            absent = self.absent_singles(node.where, {**binding, node.entity: None}, reads)
+        return self._total(node.entity, node.where, node.path, binding, reads)
+
+    def _total(self, entity: str, where: ast.Node | None, term: ast.Node | None, binding, reads):
+        """The records of `entity` satisfying `where`: how many (no term), or the sum of `term` over them."""
+        if where is not None:
+            absent = self.absent_singles(where, {**binding, entity: None}, reads)
             if absent:
                 return absent
         total = 0
         unknown = None
-        for record in self.household.of(node.entity):
-            inner = {**binding, node.entity: record}
-            if node.where is not None:
-                keep = self.eval(node.where, inner, reads)
+        for record in self.household.of(entity):
+            inner = {**binding, entity: record}
+            if where is not None:
+                keep = self.eval(where, inner, reads)
                 if isinstance(keep, Missing):
                     unknown = Missing((unknown.paths if unknown else ()) + keep.paths)
                     continue
                 if keep is not True:
                     continue
-            value = self.eval(node.path, inner, reads)
+            value = 1 if term is None else self.eval(term, inner, reads)
             if isinstance(value, Missing):
                 unknown = Missing((unknown.paths if unknown else ()) + value.paths)
             else:

@@ -271,42 +271,28 @@ def _quantifier(node: ast.Quantifier) -> Value:
 
 
 def _count(node: ast.Count) -> Value:
-    entity = node.entity
-    where = _compile(node.where) if node.where is not None else None
-    absent = _needs(node.where, entity) if node.where is not None else None
-
-    def count(household: Household, binding: dict):
-        records = household.of(entity)
-        if where is None:
-            return len(records)
-        if absent(household, binding):
-            return MISSING
-        total, unknown = 0, False
-        inner = dict(binding)
-        for record in records:
-            inner[entity] = record
-            value = where(household, inner)
-            if value is MISSING:
-                unknown = True
-            elif value is True:
-                total += 1
-        return MISSING if unknown else total
-
-    return count
+    return _total(node.entity, node.where, None)
 
 
 def _sum(node: ast.Sum) -> Value:
-    entity = node.entity
-    where = _compile(node.where) if node.where is not None else None
-    absent = _needs(node.where, entity) if node.where is not None else None
-    term = _compile(node.path)
+    return _total(node.entity, node.where, node.path)
+
+
+def _total(entity: str, where_node: ast.Node | None, term_node: ast.Node | None) -> Value:
+    """Evaluator._total compiled: how many records satisfy the condition, or the sum of a term over them."""
+    where = _compile(where_node) if where_node is not None else None
+    absent = _needs(where_node, entity) if where_node is not None else None
+    term = _compile(term_node) if term_node is not None else None
 
     def total(household: Household, binding: dict):
+        records = household.of(entity)
+        if where is None and term is None:
+            return len(records)
         if absent is not None and absent(household, binding):
             return MISSING
         result, unknown = 0, False
-        inner = dict(binding)
-        for record in household.of(entity):
+        inner = dict(binding)   # one binding, rebound per record: the body keeps no reference to it
+        for record in records:
             inner[entity] = record
             if where is not None:
                 keep = where(household, inner)
@@ -315,7 +301,7 @@ def _sum(node: ast.Sum) -> Value:
                     continue
                 if keep is not True:
                     continue
-            value = term(household, inner)
+            value = 1 if term is None else term(household, inner)
             if value is MISSING:
                 unknown = True
             else:
