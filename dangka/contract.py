@@ -766,8 +766,9 @@ class _RecordBuilder:
         if not isinstance(items, list):
             return []
         result = []
+        mapping_items = _MAPPING_ITEMS[key]
         for index, node in enumerate(items):
-            if node is None or isinstance(node, (list, dict)) != _MAPPING_ITEMS[key]:
+            if node is None or isinstance(node, (list, dict)) != mapping_items:
                 continue
             path = f"{entity_.path}[{index}]"
             result.append(self._read(entity_, node, path, path, "household"))
@@ -1043,11 +1044,13 @@ def _add_registry_contact(contact: Record, registry: dict, same_name: Callable, 
         value, _ = normalize(field_, entry.get(registry_key))
         if value is not None:
             values[field_.key] = value
-    for key, written, registered, same in (("name_agrees", "name", "registry_name", same_name),
-                                           ("phone_agrees", "phone", "registry_phone", same_phone)):
-        if values.get(written) is not None and values.get(registered) is not None:
-            # Equal values are the same by any notion of "the same"; only different ones need comparing.
-            values[key] = values[written] == values[registered] or same(values[written], values[registered])
+    # Equal values are the same by any notion of "the same"; only different ones need comparing.
+    name, registry_name = values.get("name"), values.get("registry_name")
+    if name is not None and registry_name is not None:
+        values["name_agrees"] = name == registry_name or same_name(name, registry_name)
+    phone, registry_phone = values.get("phone"), values.get("registry_phone")
+    if phone is not None and registry_phone is not None:
+        values["phone_agrees"] = phone == registry_phone or same_phone(phone, registry_phone)
 
 
 # ---------------------------------------------------------------------------------------------
