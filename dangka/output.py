@@ -21,9 +21,10 @@ from dangka.i18n import tr
 # and 0.00001 where Python writes 1e+16 and 1e-05).
 _ORJSON_OPTIONS = (orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
                    | orjson.OPT_PASSTHROUGH_SUBCLASS)
-# Text where orjson may have written a float otherwise: an exponent (orjson writes "1e16",
-# "5e-324") or a tiny fraction. Strings that hold these only cost the slower encoding.
-_MAYBE_EXPONENT = re.compile(rb"e[-0-9]")
+# Text where orjson may have written a float otherwise: an exponent (orjson 3.8 writes "1e16",
+# "5e-324"; 3.13 writes "1e+16" as Python does, but "1e-7" where Python writes "1e-07") or a tiny
+# fraction. Strings that hold these only cost the slower encoding.
+_MAYBE_EXPONENT = re.compile(rb"e[-+0-9]")
 
 
 def _orjson_floats_are_caught() -> bool:
