@@ -7,6 +7,7 @@ import os
 import re
 import sys
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import count
@@ -207,19 +208,20 @@ class SeenIds:
 
     The ids are kept once each as UTF-8, one after another in a bytearray; an open-addressing table
     of entry numbers (linear probing, at most half full) finds an id by its hash, and the id itself
-    is then compared, so ids that share a hash are never taken for one. About 40 bytes an id,
-    where a dict of str and place took about 70.
+    is then compared, so ids that share a hash are never taken for one. Entries are numbered in
+    the order seen, so a file's entries are consecutive: each entry keeps only its line. About 34
+    bytes an id, where a dict of str and place took about 70.
     """
 
-    LINE_BITS = 40
-    NARROW_ENDS_LIMIT = 1 << 32   # ends are 32-bit until the ids take 4 GiB (some 200 million ids)
+    NARROW_LIMIT = 1 << 32   # ends and lines are 32-bit until the ids take 4 GiB (some 200 million)
 
     def __init__(self) -> None:
         self._text = bytearray()
         self._ends = array("I")      # entry i is _text[_ends[i - 1]:_ends[i]] (from 0 for the first)
-        self._places = array("Q")    # entry i: source number << LINE_BITS | line (0 when unknown)
+        self._lines = array("I")     # entry i's line, 0 when unknown
         self._slots = array("I", bytes(4 * 16))  # entry number + 1; 0 is an empty slot
-        self._sources: list[tuple[str, int]] = []  # (source, group) by source number
+        self._sources: list[tuple[str, int]] = []  # (source, group) of each file's run of entries
+        self._source_starts: list[int] = []         # the first entry of each of those runs
 
     def __len__(self) -> int:
         return len(self._ends)
@@ -232,11 +234,10 @@ class SeenIds:
             return self._place(entry)
         if not self._sources or self._sources[-1] != (source, group):
             self._sources.append((source, group))
+            self._source_starts.append(len(self._ends))
         self._text += key
-        if len(self._text) >= self.NARROW_ENDS_LIMIT and self._ends.typecode == "I":
-            self._ends = array("Q", self._ends)
-        self._ends.append(len(self._text))
-        self._places.append((len(self._sources) - 1) << self.LINE_BITS | (line or 0))
+        self._ends = _appended(self._ends, len(self._text), self.NARROW_LIMIT)
+        self._lines = _appended(self._lines, line or 0, self.NARROW_LIMIT)
         self._slots[slot] = len(self._ends)
         if 2 * len(self._ends) > len(self._slots):
             self._grow()
@@ -257,9 +258,8 @@ class SeenIds:
         return bytes(self._text[start : self._ends[entry]])
 
     def _place(self, entry: int) -> Place:
-        packed = self._places[entry]
-        source, group = self._sources[packed >> self.LINE_BITS]
-        return Place(source, packed & ((1 << self.LINE_BITS) - 1) or None, group)
+        source, group = self._sources[bisect_right(self._source_starts, entry) - 1]
+        return Place(source, self._lines[entry] or None, group)
 
     def _grow(self) -> None:
         self._slots = array("I", bytes(8 * len(self._slots)))
@@ -269,6 +269,14 @@ class SeenIds:
             while self._slots[slot]:
                 slot = (slot + 1) & mask
             self._slots[slot] = entry + 1
+
+
+def _appended(numbers: array, number: int, narrow_limit: int) -> array:
+    """The array with the number appended, widened to 64-bit first when a 32-bit one cannot hold it."""
+    if number >= narrow_limit and numbers.typecode == "I":
+        numbers = array("Q", numbers)
+    numbers.append(number)
+    return numbers
 
 
 def _id_hash(key: bytes) -> int:

@@ -136,7 +136,7 @@ class _Work:
 _WORKER_KNOWLEDGE: Knowledge | None = None
 _WORKER_ENGINE: Engine | None = None
 WINDOW = 512
-LOAD_PART = 2_000   # households linked in one throwaway graph of pass 1 (about 5 MB)
+LOAD_PART = 500   # households linked in one throwaway graph of pass 1 (about 1.5 MB; 2000 took 5 MB more at the peak)
 
 
 def checked_entry(engine: Engine, dossier: dict, source: str, links: dict) -> tuple[dict, HouseholdResult]:

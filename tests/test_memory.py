@@ -39,14 +39,15 @@ def test_ids_sharing_a_hash_are_told_apart(monkeypatch):
     assert seen.first_seen("HN-200", "b.jsonl", 1) is None
 
 
-def test_ids_past_the_narrow_limit_are_kept_in_wide_ends(monkeypatch):
-    monkeypatch.setattr(SeenIds, "NARROW_ENDS_LIMIT", 50)
+def test_ids_and_lines_past_the_narrow_limit_are_kept_in_wide_arrays(monkeypatch):
+    monkeypatch.setattr(SeenIds, "NARROW_LIMIT", 50)
     seen = SeenIds()
     ids = [f"户-{number}" for number in range(40)]
-    for household_id in ids:
-        assert seen.first_seen(household_id, "a.jsonl", 1) is None
-    assert seen._ends.typecode == "Q"
-    assert all(seen.first_seen(household_id, "b.jsonl", 2) == Place("a.jsonl", 1, 0) for household_id in ids)
+    for line, household_id in enumerate(ids, start=30):
+        assert seen.first_seen(household_id, "a.jsonl", line) is None
+    assert seen._ends.typecode == "Q" and seen._lines.typecode == "Q"
+    assert [seen.first_seen(household_id, "b.jsonl", 2) for household_id in ids] == [
+        Place("a.jsonl", line, 0) for line in range(30, 70)]
 
 
 @settings(max_examples=60, deadline=None)
@@ -68,7 +69,17 @@ def test_first_seen_agrees_with_a_dict(items, hash_bits):
         load._id_hash = original
 
 
-def test_the_table_takes_under_50_bytes_an_id():
+def test_each_file_of_a_run_is_named_for_its_own_ids():
+    seen = SeenIds()
+    for group, source in enumerate(["a.jsonl", "b.yaml", "a.jsonl"]):
+        for number in range(3):
+            assert seen.first_seen(f"{source}-{group}-{number}", source, number + 1, group) is None
+    assert seen.first_seen("b.yaml-1-2", "c.json", 1, 3) == Place("b.yaml", 3, 1)
+    assert seen.first_seen("a.jsonl-2-0", "c.json", 1, 3) == Place("a.jsonl", 1, 2)
+    assert seen.first_seen("a.jsonl-0-2", "c.json", 1, 3) == Place("a.jsonl", 3, 0)
+
+
+def test_the_table_takes_under_40_bytes_an_id():
     ids = [f"HA-410727-{number // 36:04d}-{number % 36:03d}" for number in range(50_000)]
     tracemalloc.start()
     try:
@@ -78,7 +89,7 @@ def test_the_table_takes_under_50_bytes_an_id():
         size = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
-    assert size / len(ids) < 50
+    assert size / len(ids) < 40
 
 
 # ---- helpers' loads ------------------------------------------------------------------------------
