@@ -710,6 +710,8 @@ class RunInputs:
 
     The first complete reading finds the repeated household ids with one table of every id
     (dangka.load.SeenIds); later readings give the same items from what it found, without the table.
+    The files are taken to be unchanged in between: an item whose id is not the one found repeated
+    at its place is given as read.
     """
 
     def __init__(self, paths: Iterable[str]):
