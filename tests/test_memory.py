@@ -227,3 +227,26 @@ def test_a_reading_left_unfinished_is_not_repeated_from(repeated_run):
     next(reading)
     reading.close()
     assert shown(inputs) == expected
+
+
+def test_a_check_in_this_process_holds_only_a_small_window(tmp_path, monkeypatch):
+    from dangka.engine import batch
+    from dangka.engine.knowledge import Knowledge
+
+    path = tmp_path / "households.jsonl"
+    path.write_text("".join(json.dumps(dossier, ensure_ascii=False) + "\n"
+                            for dossier in synth.generate(10, seed=2, defect_rate=0.3)), encoding="utf-8")
+    read = []
+
+    class CountedInputs(RunInputs):
+        def __iter__(self):
+            for loaded in super().__iter__():
+                read.append(loaded.index)
+                yield loaded
+
+    monkeypatch.setattr(batch, "RunInputs", CountedInputs)
+    monkeypatch.setattr(batch, "LOCAL_WINDOW", 3)
+    outcomes = batch.check_paths([str(path)], None, Knowledge.load(), jobs=1)
+    assert next(outcomes).index == 0
+    assert read == [*range(10), 0, 1, 2]   # pass 1 whole, pass 2 one window ahead
+    assert [outcome.index for outcome in outcomes] == list(range(1, 10))
