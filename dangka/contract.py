@@ -1145,7 +1145,7 @@ _NODE_ENTITIES = tuple(entity_ for entity_ in ENTITIES.values()
 
 
 def _entity_shape_errors(dossier: dict, entity_: Entity) -> list[str]:
-    parts = entity_.path.split(".")
+    parts = _PATH_PARTS[entity_.key]
     node: object = dossier
     for depth, part in enumerate(parts):
         node = node.get(part)
@@ -1160,7 +1160,7 @@ def _entity_shape_errors(dossier: dict, entity_: Entity) -> list[str]:
     if not isinstance(node, list):
         return [tr(f"{entity_.label}（{entity_.path}）应为列表", f"{entity_.path} must be a list")]
     errors = []
-    wants_mapping = _item_is_mapping(entity_)
+    wants_mapping = _ITEM_IS_MAPPING[entity_.key]
     for index, item in enumerate(node):
         path = f"{entity_.path}[{index}]"
         if item is None:
@@ -1177,11 +1177,19 @@ def _entity_shape_errors(dossier: dict, entity_: Entity) -> list[str]:
 def _sub_node_errors(node: dict, entity_: Entity, path: str) -> list[str]:
     """Nested mappings inside one node (insurance, transfer, cites, entry, signatures) must be mappings."""
     errors = []
-    for sub in dict.fromkeys(field_.path.rsplit(".", 1)[0] for field_ in entity_.fields if "." in field_.path):
+    for sub in _SUB_NODES[entity_.key]:
         value = node.get(sub)
         if value is not None and not isinstance(value, dict):
             errors.append(_not_mapping(f"{path}.{sub}", None, sub))
     return errors
+
+
+# Worked out once per entity: every dossier is checked against them (twice in a two-pass run).
+_PATH_PARTS = {entity_.key: tuple(entity_.path.split(".")) for entity_ in _NODE_ENTITIES}
+_SUB_NODES = {entity_.key: tuple(dict.fromkeys(field_.path.rsplit(".", 1)[0] for field_ in entity_.fields
+                                               if "." in field_.path))
+              for entity_ in _NODE_ENTITIES}
+_ITEM_IS_MAPPING = {entity_.key: _item_is_mapping(entity_) for entity_ in _NODE_ENTITIES}
 
 
 def _not_mapping(path: str, entity_: Entity | None, node_key: str | None = None) -> str:
