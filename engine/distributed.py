@@ -178,7 +178,7 @@ def _run(client, paths, registry, spec: KnowledgeSpec, progress, cache: ResultCa
         part = client.scatter(partition, hash=False)
         parts.append(part)
         first_pass.append(client.submit(partition_loads, part, pure=False))
-    graph = ResponsibilityGraph(registry)
+    graph = ResponsibilityGraph(registry, consume=True)
     for loads in client.gather(first_pass):
         graph.merge_loads(loads)
     shared_graph = client.scatter(graph, broadcast=True, hash=False)

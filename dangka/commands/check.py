@@ -90,7 +90,8 @@ def _outcomes(args, registry, knowledge: Knowledge, progress, cache) -> Iterator
         return check_on_cluster(args.paths, registry, spec, args.scheduler, progress, cache)
     if args.engine == "dask":
         sys.stderr.write(tr("未给出 --scheduler，使用本机引擎核查\n", "no --scheduler given: checking with the local engine\n"))
-    return check_paths(args.paths, registry, knowledge, progress, jobs=args.jobs, cache=cache)
+    # Nothing else reads the registry: pass 1 empties its lists as it builds the graph from them.
+    return check_paths(args.paths, registry, knowledge, progress, jobs=args.jobs, cache=cache, consume_registry=True)
 
 
 def collect_and_emit(outcomes: Iterator[Outcome], knowledge: Knowledge, args) -> list[dict]:

@@ -157,7 +157,7 @@ def _findings_lines(args: argparse.Namespace, households: set[str], mask: bool) 
         return []
     registry = load_registry(args.registry or find_registry(args.data))
     lines = [tr("各户的核查结论：", "findings of these households:")]
-    for outcome in check_paths(args.data, registry, Knowledge.load(), jobs=1):
+    for outcome in check_paths(args.data, registry, Knowledge.load(), jobs=1, consume_registry=True):
         entry = outcome.entry
         if entry is None or entry["id"] not in households:
             continue
