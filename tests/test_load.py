@@ -413,3 +413,17 @@ def test_random_yaml_text_never_makes_a_loader_raise(tmp_path, text):
     path.write_text(text, encoding="utf-8")
     check_never_raises(path)
 
+
+
+@pytest.mark.parametrize("depth, refused", [(10, False), (63, False), (64, True), (200, True)])
+def test_json_lines_nested_deeper_than_the_limit_are_refused(tmp_path, depth, refused):
+    """The walk is skipped for lines with fewer brackets than the limit: exactly those cannot be too deep."""
+    dossier = {"id": "HN-1", "region": {"county": "县", "township": "乡", "village": "村"},
+               "members": [{"name": "甲", "relation": "户主"}], "note": json.loads("[" * depth + "]" * depth)}
+    path = tmp_path / "deep.jsonl"
+    path.write_text(json.dumps(dossier, ensure_ascii=False) + "\n", encoding="utf-8")
+    (loaded,) = load(path)
+    if refused:
+        assert loaded.dossier is None and "嵌套过深" in loaded.error.message
+    else:
+        assert loaded.dossier is not None, loaded.error
