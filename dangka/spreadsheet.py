@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from itertools import count, groupby
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils import get_column_letter
 
 from dangka.contract import ENTITIES, Entity, Field, normalize, structure_errors
 from dangka.errors import InputError, Location
@@ -29,7 +26,6 @@ from dangka.load import (
     repeated_id_message,
     walk,
 )
-from dangka.report.xlsx import fill_sheet, save_atomic
 
 HOUSEHOLD_ID = "户编号"
 POSITION = "序号"
@@ -98,6 +94,16 @@ class SheetLoaded(Loaded):
     although they do not fit the contract (the rules report those values as findings)."""
 
     notes: list[str] = field(default_factory=list)
+
+
+def column_letter(number: int) -> str:
+    """A spreadsheet column's letters: 1 → A, 26 → Z, 27 → AA (openpyxl's get_column_letter, without
+    importing openpyxl and numpy into every run that reads no workbook)."""
+    letters = ""
+    while number > 0:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,6 +296,11 @@ def write_workbook(dossiers: Iterable[dict], path: str) -> None:
             rows[name].extend(sheet_rows)
         extras.extend(flattener.extras)
     _refuse_unstorable(rows, extras)
+    # openpyxl (and numpy with it) only when a workbook is written: most runs read none
+    from openpyxl import Workbook
+
+    from dangka.report.xlsx import fill_sheet, save_atomic
+
     workbook = Workbook()
     workbook.remove(workbook.active)
     for sheet in SHEETS:
@@ -299,11 +310,13 @@ def write_workbook(dossiers: Iterable[dict], path: str) -> None:
 
 
 def _refuse_unstorable(rows: dict[str, list[list[object]]], extras: list[list[object]]) -> None:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     for name, sheet_rows in [*rows.items(), (EXTRA_SHEET, extras)]:
         for row_number, row in enumerate(sheet_rows, start=2):
             for column, value in enumerate(row, start=1):
                 if isinstance(value, str) and (ILLEGAL_CHARACTERS_RE.search(value) or len(value) > MAX_CELL_CHARS):
-                    where = f"{name}!{get_column_letter(column)}{row_number}"
+                    where = f"{name}!{column_letter(column)}{row_number}"
                     raise InputError(
                         f"户 {row[0]} 的值不能写入工作簿单元格 {where}：含有控制字符或超过 {MAX_CELL_CHARS} 字"
                     )
@@ -353,6 +366,8 @@ class _WorkbookReader:
             with warnings.catch_warnings():
                 # openpyxl warns about features it drops (data validation, styles); they do not matter here.
                 warnings.simplefilter("ignore")
+                from openpyxl import load_workbook   # only when a workbook is read
+
                 workbook = load_workbook(self.path, read_only=True, data_only=True)
         except Exception as error:  # openpyxl raises many kinds of error for a damaged file
             raise _damaged(error) from error
@@ -402,7 +417,7 @@ class _WorkbookReader:
             title = "" if cell.value is None else str(cell.value).strip()
             if not title:
                 continue
-            where = f"{sheet_name}!{get_column_letter(index + 1)}1"
+            where = f"{sheet_name}!{column_letter(index + 1)}1"
             meaning = allowed.get(title)
             if meaning is None:
                 self.problems.append(f"{where}：未知的列“{title}”，该列没有读取")
@@ -444,7 +459,7 @@ class _WorkbookReader:
             raise _WorkbookProblem("工作表“户”缺少“户编号”列，无法读取")
         for number, row in self._rows(worksheet):
             household_id = _text(row[id_column].value if id_column < len(row) else None)
-            where = f"户!{get_column_letter(id_column + 1)}{number}"
+            where = f"户!{column_letter(id_column + 1)}{number}"
             if household_id is None:
                 self.orphans.append((number, f"{where}：户编号为空，该行没有读取"))
                 continue
@@ -490,7 +505,7 @@ class _WorkbookReader:
 
     def _household_of(self, sheet_name: str, number: int, row: tuple, id_column: int) -> _Household | None:
         household_id = _text(row[id_column].value if id_column < len(row) else None)
-        where = f"{sheet_name}!{get_column_letter(id_column + 1)}{number}"
+        where = f"{sheet_name}!{column_letter(id_column + 1)}{number}"
         if household_id is None:
             self.orphans.append((number, f"{where}：户编号为空，该行没有读取"))
             return None
@@ -507,7 +522,7 @@ class _WorkbookReader:
         value, _ = normalize(Field("position", POSITION, "int", ""), raw)
         if isinstance(value, int) and value > 0:
             return value
-        where = f"{sheet_name}!{get_column_letter(column + 1)}{number}"
+        where = f"{sheet_name}!{column_letter(column + 1)}{number}"
         household.errors.append(f"{where}：序号应为正整数，实为“{_shown(raw)}”")
         return None
 
@@ -520,7 +535,7 @@ class _WorkbookReader:
         repeated = False
         for (before, first_row, _), (position, number, _) in zip(rows, rows[1:], strict=False):
             if position == before and position_column is not None:
-                letter = get_column_letter(position_column + 1)
+                letter = column_letter(position_column + 1)
                 household.errors.append(f"{sheet.name}!{letter}{number}：序号 {position} 与第 {first_row} 行重复")
                 repeated = True
         return repeated
@@ -536,7 +551,7 @@ class _WorkbookReader:
             if cell.value is None or (isinstance(cell.value, str) and not cell.value.strip()):
                 continue
             entity, field_ = meaning
-            where = f"{sheet_name}!{get_column_letter(index + 1)}{number}"
+            where = f"{sheet_name}!{column_letter(index + 1)}{number}"
             if cell.data_type == "e":
                 household.errors.append(f"{where}：单元格是错误值 {cell.value}")
                 continue
@@ -567,8 +582,8 @@ class _WorkbookReader:
         path_cell = row[at["路径"]].value if at["路径"] < len(row) else None
         value_cell = row[at["值"]].value if at["值"] < len(row) else None
         parts = path_parts(str(path_cell).strip()) if path_cell is not None else None
-        path_where = f"{EXTRA_SHEET}!{get_column_letter(at['路径'] + 1)}{number}"
-        value_where = f"{EXTRA_SHEET}!{get_column_letter(at['值'] + 1)}{number}"
+        path_where = f"{EXTRA_SHEET}!{column_letter(at['路径'] + 1)}{number}"
+        value_where = f"{EXTRA_SHEET}!{column_letter(at['值'] + 1)}{number}"
         if parts is None:
             household.errors.append(f"{path_where}：路径“{_shown(path_cell)}”写法不对，应如 members[0].insurance")
             return

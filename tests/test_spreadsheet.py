@@ -484,3 +484,11 @@ def test_damaged_bytes_never_make_the_reader_raise(workbook_path, position, garb
     damaged.write_bytes(bytes(data))
     for loaded in read_workbook(str(damaged)):
         assert (loaded.dossier is None) != (loaded.error is None)
+
+
+def test_column_letters_are_openpyxls():
+    from openpyxl.utils import get_column_letter
+
+    from dangka.spreadsheet import column_letter
+
+    assert [column_letter(number) for number in range(1, 16385)] == [get_column_letter(number) for number in range(1, 16385)]
