@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 from collections import Counter
@@ -13,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dangka import contract
+from dossier_mutation import with_drawn_values
 from dangka.contract import (
     ENTITIES,
     age_on,
@@ -541,17 +541,6 @@ def test_records_and_structure_errors_never_raise_on_any_structure(dossier, link
     structure_errors(dossier)
 
 
-def _leaf_paths(node, path=()):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield path + (key,)
-            yield from _leaf_paths(value, path + (key,))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield path + (index,)
-            yield from _leaf_paths(value, path + (index,))
-
-
 @pytest.fixture(scope="module")
 def clean_once(examples_dir) -> dict:
     """The clean example, parsed once for the property tests (they copy it)."""
@@ -561,17 +550,7 @@ def clean_once(examples_dir) -> dict:
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_records_never_raise_on_a_dossier_with_random_values(clean_once, data):
-    dossier = copy.deepcopy(clean_once)
-    paths = list(_leaf_paths(dossier))
-    for _ in range(data.draw(st.integers(1, 5))):
-        path = data.draw(st.sampled_from(paths))
-        node = dossier
-        try:
-            for step in path[:-1]:
-                node = node[step]
-            node[path[-1]] = data.draw(json_values)
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier replacement removed this path
+    dossier = with_drawn_values(clean_once, data, json_values, most=5)
     for record in records(dossier):
         assert record.entity in ENTITIES
     structure_errors(dossier)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 
 import pytest
@@ -11,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dangka import contract
+from dossier_mutation import with_drawn_values
 from dangka.contract import ENTITIES, enumeration, id_check_char, normalize, records, text_reader
 
 DOSSIER_FIELDS = [(entity_.key, field_) for entity_ in ENTITIES.values() if not entity_.base
@@ -97,31 +97,10 @@ def clean_once(examples_dir) -> dict:
     return yaml.safe_load((examples_dir / "clean.yaml").read_text(encoding="utf-8"))
 
 
-def _leaf_paths(node, path=()):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield path + (key,)
-            yield from _leaf_paths(value, path + (key,))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield path + (index,)
-            yield from _leaf_paths(value, path + (index,))
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_records_hold_the_values_each_field_reads_the_general_way(clean_once, data):
-    dossier = copy.deepcopy(clean_once)
-    paths = list(_leaf_paths(dossier))
-    for _ in range(data.draw(st.integers(1, 8))):
-        path = data.draw(st.sampled_from(paths))
-        node = dossier
-        try:
-            for step in path[:-1]:
-                node = node[step]
-            node[path[-1]] = data.draw(raw_values)
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier replacement removed this path
+    dossier = with_drawn_values(clean_once, data, raw_values, most=8)
     for record in records(dossier):
         if ENTITIES[record.entity].source != "dossier":
             continue
