@@ -272,11 +272,12 @@ class Engine:
                 continue
             condition = self.slot_conditions[slot.name]
             per_record = values[slot.name] = {}
-            if slot.anchor is None:
-                targets = [(record, {}) for record in household.records.get(HOUSEHOLD, [])]
-            else:
-                targets = [(record, {slot.anchor: record}) for record in household.of(slot.anchor)]
-            for record, binding in targets:
+            anchor = slot.anchor
+            # One binding, rebound per record: the compiled conditions keep no reference to it.
+            binding: dict = {}
+            for record in household.of(anchor) if anchor is not None else household.records.get(HOUSEHOLD, ()):
+                if anchor is not None:
+                    binding[anchor] = record
                 result = condition(household, binding)
                 if result is not None:
                     per_record[record.id] = result
