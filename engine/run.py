@@ -45,6 +45,11 @@ class EngineError(DangkaError):
     code = "engine"
 
 
+def _never_run(closure) -> None:
+    """The action durable_rules asks every rule for; dangka takes the matches from the queue itself."""
+    raise AssertionError("dangka runs no durable_rules action")
+
+
 class _Host(durable_engine.Host):
     """A durable_rules host without the background dispatch threads.
 
@@ -60,7 +65,7 @@ _HOSTS: dict[str, "_Rulesets"] = {}
 
 
 class _Rulesets:
-    """The durable_rules rulesets of one knowledge digest in this process, with their firings.
+    """The durable_rules rulesets of one knowledge digest in this process.
 
     durable_rules keeps rulesets in a process-wide registry that cannot replace a name, so
     rulesets are named by the knowledge digest and registered once per process (one host per
@@ -70,8 +75,7 @@ class _Rulesets:
     def __init__(self, knowledge: Knowledge):
         self.knowledge = knowledge
         self.host = _Host()
-        self.firings: list[tuple[int, dict]] = []
-        self.action_errors: list[BaseException] = []
+        self.rule_of_action: dict[str, int] = {}   # durable_rules rule name → index of the compiled rule
         self.names: list[str] = []
         self.rulesets: dict[str, durable_engine.Ruleset] = {}
         for plan in knowledge.plans:
@@ -84,33 +88,33 @@ class _Rulesets:
         definition = {}
         for compiled in plan.rules:
             for number, rule_definition in enumerate(compiled.definitions):
-                definition[f"r{compiled.index}_{number}"] = dict(rule_definition, run=self._action(compiled.index))
+                action = f"r{compiled.index}_{number}"
+                definition[action] = dict(rule_definition, run=_never_run)
+                self.rule_of_action[action] = compiled.index
         # Every fact must be observed by some rule, or durable_rules rejects the whole batch; this
         # rule observes all fact types and never fires (no fact has t == "_never").
         fact_types = sorted(set(plan.fields) | {GO, DERIVED_FACT, HOUSEHOLD})
         definition["observe"] = {"all": [{"o": {"$or": [{"t": fact_type} for fact_type in fact_types]}},
-                                         {"z": {"t": "_never"}}], "run": self._action(-1)}
+                                         {"z": {"t": "_never"}}], "run": _never_run}
         return definition
 
     def assert_and_run(self, name: str, facts: list[dict]) -> list[tuple[int, dict]]:
-        """Assert facts of many sessions and run every action they make ready, here and now.
+        """Assert facts of many sessions; every match they make, as (compiled rule index, matched facts).
 
         The facts go straight to the engine's C interface as orjson text (the stock host encodes
-        with the json module and wraps each call in callbacks, most of a household's time in
-        durable_rules); durable_rules runs, inside assert_facts, no action at all this way, and
-        every pending one is run here, one after another, until none is left.
+        with the json module and wraps each call in callbacks). The matches durable_rules queues
+        are taken from its queue here, one after another until none is left, and completed:
+        recording a match is all a rule's action would do, so no action function is called.
         """
-        self.firings = []
-        ruleset = self.rulesets[name]
-        self._result(durable_rules_engine.assert_facts(ruleset._handle, _encode(facts)), facts)
-        while pending := durable_rules_engine.start_action(ruleset._handle):
-            ruleset._flush_actions(json.loads(pending[0]), {"message": json.loads(pending[1])}, pending[2],
-                                   lambda error, state: None)
-        if self.action_errors:
-            error = self.action_errors.pop()
-            self.action_errors.clear()
-            raise EngineError(tr(f"规则动作出错：{error!r}", f"a rule action failed: {error!r}"))
-        firings, self.firings = self.firings, []
+        handle = self.rulesets[name]._handle
+        self._result(durable_rules_engine.assert_facts(handle, _encode(facts)), facts)
+        firings = []
+        while pending := durable_rules_engine.start_action(handle):
+            message, action = pending[1], pending[2]
+            while message:
+                action_name, matched = next(iter(orjson.loads(message).items()))
+                firings.append((self.rule_of_action[action_name], matched))
+                message = durable_rules_engine.complete_and_start_action(handle, action)
         return firings
 
     def retract(self, name: str, facts: list[dict]) -> None:
@@ -129,14 +133,6 @@ class _Rulesets:
             raise EngineError(tr(f"durable_rules 未能处理事实（代码 {result[0]}）：{_encode(facts)[:300]}",
                                  f"durable_rules could not handle the facts (code {result[0]})"))
 
-    def _action(self, rule_index: int):
-        def action(closure):
-            # durable_rules swallows exceptions raised in actions; keep them and raise after.
-            try:
-                self.firings.append((rule_index, dict(closure._m)))
-            except BaseException as error:  # noqa: BLE001 - surfaced by Engine.check
-                self.action_errors.append(error)
-        return action
 
 
 @dataclass
