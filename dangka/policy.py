@@ -260,6 +260,7 @@ class Policies:
     parameters: Mapping[str, Parameter]
     tables: Mapping[str, Table]
     paths: tuple[Path, ...] = ()
+    _resolved: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, directory: str | Path | None = None) -> Policies:
@@ -297,9 +298,16 @@ class Policies:
             digest.update(b"\0")
         return digest.hexdigest()
 
-    def resolve(self, year: int | None, province: str | None) -> dict[str, object]:
-        """Every parameter's value in force for a year and province, by key."""
-        return {key: parameter.value(year, province)[0] for key, parameter in self.parameters.items()}
+    def resolve(self, year: int | None, province: str | None) -> Mapping[str, object]:
+        """Every parameter's value in force for a year and province, by key (read-only, shared).
+
+        A run holds a few (year, province) pairs and every household asks: each is resolved once.
+        """
+        found = self._resolved.get((year, province))
+        if found is None:
+            found = self._resolved[(year, province)] = MappingProxyType(
+                {key: parameter.value(year, province)[0] for key, parameter in self.parameters.items()})
+        return found
 
 
 def default_directory() -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from dangka import contract
@@ -37,7 +38,7 @@ class Household:
     """Everything the rules may read about one household."""
 
     records: dict[str, list[contract.Record]]  # base entity key → records in dossier order
-    policy: dict[str, object]                  # parameter key → value for the household's year/province
+    policy: Mapping[str, object]               # parameter key → value for the household's year/province
     policy_refs: dict[str, str]                # parameter key → reference text
     policies: object                           # dangka.policy.Policies, for table look-ups
     derived: set[str] = field(default_factory=set)

@@ -27,8 +27,6 @@ def _encode(facts: list[dict]) -> str:
     return orjson.dumps(facts, default=fact_value, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
 
 
-
-
 @dataclass
 class _FactKeys:
     """The keys a ruleset reads of one fact type: record values, policy values, first-of-view flags, slots."""
@@ -40,7 +38,7 @@ class _FactKeys:
 
 
 class EngineError(DangkaError):
-    """The engine itself failed (an action raised, or durable_rules disagreed with the evaluator)."""
+    """The engine itself failed (durable_rules refused facts, or disagreed with the evaluator)."""
 
     code = "engine"
 
@@ -134,7 +132,6 @@ class _Rulesets:
                                  f"durable_rules could not handle the facts (code {result[0]})"))
 
 
-
 @dataclass
 class Finding:
     rule: CompiledRule
@@ -180,7 +177,6 @@ class Engine:
                       for plan, name in zip(knowledge.plans, self.rulesets.names)
                       if stratum == 0 or any(compiled.stratum == stratum for compiled in plan.rules)]
         self.cells: dict[tuple, object] = {}
-        self._policy: dict[tuple, dict[str, object]] = {}
         self._keys_by_plan: dict[int, list] = {}
         self._slots_by_plan: dict[int, list[Slot]] = {}
         self.slot_conditions = {slot.name: compile_condition(slot.expr)
@@ -199,12 +195,8 @@ class Engine:
         head = records.get(HOUSEHOLD, [None])[0]
         values = head.values if head is not None else {}
         year, province = values.get("year"), values.get("province")
-        # A run holds a few (year, province) pairs: their parameters are resolved once, and shared.
-        policy = self._policy.get((year, province))
-        if policy is None:
-            policy = self._policy[(year, province)] = self.knowledge.policies.resolve(year, province)
-        return Household(records, policy, {}, self.knowledge.policies, year=year, province=province,
-                         cells=self.cells)
+        return Household(records, self.knowledge.policies.resolve(year, province), {}, self.knowledge.policies,
+                         year=year, province=province, cells=self.cells)
 
     def facts(self, household: Household, plan: RulesetPlan, sid: str, slots: dict) -> list[dict]:
         """The household's facts for one ruleset: each record with the keys the ruleset reads."""
