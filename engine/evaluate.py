@@ -9,6 +9,7 @@ not fire. Missing values are explicit: a condition that reads one is UNKNOWN, ne
 from __future__ import annotations
 
 import datetime as _dt
+import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -377,15 +378,10 @@ def arithmetic(op: str, left, right):
     return left / right
 
 
+# The comparisons of the rule language, by canonical operator (the compiled slots use them too).
+COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+               ">": operator.gt, ">=": operator.ge}
+
+
 def compare(op: str, left, right) -> bool:
-    if op == "==":
-        return left == right
-    if op == "!=":
-        return left != right
-    if op == "<":
-        return left < right
-    if op == "<=":
-        return left <= right
-    if op == ">":
-        return left > right
-    return left >= right
+    return COMPARISONS[op](left, right)

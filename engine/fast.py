@@ -10,13 +10,12 @@ every slot of the knowledge base.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 
 from dangka import contract
 from dangka.dsl import ast
 from dangka.dsl.check import DERIVED, POLICY
-from dangka.engine.evaluate import FUNCTIONS, Household, Missing, _paths_of, arithmetic
+from dangka.engine.evaluate import COMPARISONS, FUNCTIONS, Household, Missing, _paths_of, arithmetic
 
 MISSING = object()
 
@@ -148,12 +147,8 @@ def _binary(node: ast.Binary) -> Value:
 
 
 def _compare(node: ast.Compare) -> Value:
-    return _both(node.left, node.right, _COMPARISONS[node.op])
-
-
-# evaluate.compare's comparisons, looked up once per node instead of once per value.
-_COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-                ">": operator.gt, ">=": operator.ge}
+    # Looked up once per node instead of once per value.
+    return _both(node.left, node.right, COMPARISONS[node.op])
 
 
 def _member_of(node: ast.MemberOf) -> Value:
