@@ -63,7 +63,6 @@ class CompiledRule:
     definitions: list[dict]            # one durable_rules rule (without "run") per disjunct
     slots: list[Slot]
     fields: dict[str, set[str]]        # fact type → keys its patterns read
-    views: set[str]                    # views used as single records: their first record is flagged
     derived_reads: set[str]
     ruleset: int = 0
 
@@ -286,7 +285,6 @@ class _RuleCompiler:
         self.slot_names = slot_names
         self.slots: list[Slot] = []
         self.fields: dict[str, set[str]] = {}
-        self.views: set[str] = set()
         self.derived_reads: set[str] = set()
 
     # -- bookkeeping --
@@ -305,7 +303,6 @@ class _RuleCompiler:
             self.use(entity.base, key)
             conditions.append({key: word})
             if single:
-                self.views.add(entity_key)
                 self.use(entity.base, first_flag(entity_key))
                 conditions.append({first_flag(entity_key): True})
         return conditions
@@ -319,7 +316,7 @@ class _RuleCompiler:
                 continue
             definitions.extend(self.conjunction(conjunction))
         return CompiledRule(self.rule, self.index, self.stratum, definitions, self.slots, self.fields,
-                            self.views, self.derived_reads)
+                            self.derived_reads)
 
     def conjunction(self, items: list[ast.Node]) -> list[dict]:
         pattern = _Pattern(self)
