@@ -11,7 +11,7 @@ from durable import engine as durable_engine
 
 from dangka import contract
 from dangka.dsl import ast
-from dangka.engine.compile import DERIVED_FACT, GO, CompiledRule, RulesetPlan, Slot, fact_value
+from dangka.engine.compile import DERIVED_FACT, GO, CompiledRule, RulesetPlan, fact_value
 from dangka.engine.fast import compile_condition
 from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.evaluate import TRUE, Evaluator, Household, Reads, json_value
@@ -35,6 +35,26 @@ class _FactKeys:
     policy: list[tuple[str, str]] = field(default_factory=list)   # (key, parameter)
     first: list[tuple[str, str]] = field(default_factory=list)    # (key, view)
     slot: list[str] = field(default_factory=list)
+
+
+def _fact_keys(plan: RulesetPlan) -> list[tuple[str, _FactKeys]]:
+    """Per fact type, the keys the plan reads, by where their values come from."""
+    found = []
+    for fact_type, keys in plan.fields.items():
+        if fact_type == DERIVED_FACT:
+            continue
+        sources = _FactKeys()
+        for key in sorted(keys):
+            if key.startswith("_p_"):
+                sources.policy.append((key, key[3:]))
+            elif key.startswith("_f_"):
+                sources.first.append((key, key[3:]))
+            elif key.startswith("_s"):
+                sources.slot.append(key)
+            else:
+                sources.values.add(key)
+        found.append((fact_type, sources))
+    return found
 
 
 class EngineError(DangkaError):
@@ -177,8 +197,11 @@ class Engine:
                       for plan, name in zip(knowledge.plans, self.rulesets.names)
                       if stratum == 0 or any(compiled.stratum == stratum for compiled in plan.rules)]
         self.cells: dict[tuple, object] = {}
-        self._keys_by_plan: dict[int, list] = {}
-        self._slots_by_plan: dict[int, list[Slot]] = {}
+        # Per ruleset, worked out once: the keys each fact type carries, and the slots its rules read.
+        self._keys_by_plan = {plan.index: _fact_keys(plan) for plan in knowledge.plans}
+        self._slots_by_plan = {plan.index: list({slot.name: slot for compiled in plan.rules
+                                                 for slot in compiled.slots}.values())
+                               for plan in knowledge.plans}
         self.slot_conditions = {slot.name: compile_condition(slot.expr)
                                 for compiled in knowledge.rules for slot in compiled.slots}
 
@@ -201,7 +224,7 @@ class Engine:
     def facts(self, household: Household, plan: RulesetPlan, sid: str, slots: dict) -> list[dict]:
         """The household's facts for one ruleset: each record with the keys the ruleset reads."""
         facts = []
-        for fact_type, keys in self._fact_keys(plan):
+        for fact_type, keys in self._keys_by_plan[plan.index]:
             records = household.records.get(fact_type)
             if not records:
                 continue
@@ -226,28 +249,6 @@ class Engine:
                 facts.append(fact)
         return facts
 
-    def _fact_keys(self, plan: RulesetPlan) -> list[tuple[str, "_FactKeys"]]:
-        """Per fact type, the keys the plan reads, by where their values come from (worked out once)."""
-        cached = self._keys_by_plan.get(plan.index)
-        if cached is None:
-            cached = []
-            for fact_type, keys in plan.fields.items():
-                if fact_type == DERIVED_FACT:
-                    continue
-                sources = _FactKeys()
-                for key in sorted(keys):
-                    if key.startswith("_p_"):
-                        sources.policy.append((key, key[3:]))
-                    elif key.startswith("_f_"):
-                        sources.first.append((key, key[3:]))
-                    elif key.startswith("_s"):
-                        sources.slot.append(key)
-                    else:
-                        sources.values.add(key)
-                cached.append((fact_type, sources))
-            self._keys_by_plan[plan.index] = cached
-        return cached
-
     def slot_values(self, household: Household, plan: RulesetPlan,
                     values: dict[str, dict[str, bool]] | None = None) -> dict[str, dict[str, bool]]:
         """Each slot of the plan's rules: record id → value (absent when undecided).
@@ -255,7 +256,7 @@ class Engine:
         Slots already in `values` (computed for another plan: rules share slots) are not computed again.
         """
         values = {} if values is None else values
-        for slot in self._plan_slots(plan):
+        for slot in self._slots_by_plan[plan.index]:
             if slot.name in values:
                 continue
             condition = self.slot_conditions[slot.name]
@@ -270,13 +271,6 @@ class Engine:
                 if result is not None:
                     per_record[record.id] = result
         return values
-
-    def _plan_slots(self, plan: RulesetPlan) -> list[Slot]:
-        slots = self._slots_by_plan.get(plan.index)
-        if slots is None:
-            unique = {slot.name: slot for compiled in plan.rules for slot in compiled.slots}
-            slots = self._slots_by_plan[plan.index] = list(unique.values())
-        return slots
 
     # -- running --
     def check(self, dossier: dict, links: dict | None = None) -> HouseholdResult:
