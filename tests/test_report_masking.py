@@ -11,7 +11,7 @@ from strategies_hostile import households
 
 from dangka.commands.check import JsonWriter, TextWriter
 from dangka.findings import Tally, document
-from dangka.report import _masked_household, masked_household, masked_layout, masked_report
+from dangka.report import walked_household, masked_household, masked_layout, masked_report
 from dangka.report.text import render_text
 
 
@@ -22,8 +22,8 @@ def text(value: object) -> str:
 
 @settings(max_examples=300)
 @given(households)
-def test_masked_household_is_the_general_walk(household):
-    assert text(masked_household(household)) == text(_masked_household(household))
+def testwalked_household_is_the_general_walk(household):
+    assert text(masked_household(household)) == text(walked_household(household))
 
 
 def test_layout_puts_findings_and_evidence_last_and_fills_missing_values():
@@ -65,7 +65,7 @@ def test_streamed_json_is_the_whole_document_dumped(sample_knowledge, entries, e
     report = document(entries, errors, sample_knowledge)
     shown = in_contract_order(masked_report(report) if mask else report)
     if mask:  # the households as the general walk masks them, independently of their JSON
-        shown["households"] = [_masked_household(entry) for entry in entries]
+        shown["households"] = [walked_household(entry) for entry in entries]
     expected = json.dumps(shown, ensure_ascii=False, indent=2) + "\n"
     assert streamed(JsonWriter, entries, errors, sample_knowledge, mask) == expected
 

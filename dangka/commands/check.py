@@ -25,7 +25,7 @@ from dangka.findings import Tally, document, header
 from dangka.i18n import tr
 from dangka.mask import mask_value
 from dangka.output import json_piece, json_text, write_text
-from dangka.report import masked_household, masked_layout, masked_report, needs_masking
+from dangka.report import masked_household, masked_layout, masked_report, needs_masking, walked_household
 
 # The text report's pieces for one household, to write households one by one.
 from dangka.report.text import (
@@ -154,7 +154,7 @@ class JsonWriter:
         # The layout's JSON is the masked entry's whenever masking would change nothing (most households).
         piece = _in_households(masked_layout(entry))
         utf8 = piece if isinstance(piece, bytes) else piece.encode("utf-8", "surrogatepass")
-        return _in_households(masked_household(entry)) if needs_masking(entry, utf8) else piece
+        return _in_households(walked_household(entry)) if needs_masking(entry, utf8) else piece
 
     def finish(self) -> None:
         self.out.write("\n  ]" if self.tally.households else "]")

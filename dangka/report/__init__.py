@@ -47,8 +47,8 @@ def masked_household(household: dict) -> dict:
         json_utf8 = orjson.dumps(household, option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
                                  | orjson.OPT_PASSTHROUGH_DATACLASS)
     except orjson.JSONEncodeError:
-        return _masked_household(household)
-    return _masked_household(household) if needs_masking(household, json_utf8) else masked_layout(household)
+        return walked_household(household)
+    return walked_household(household) if needs_masking(household, json_utf8) else masked_layout(household)
 
 
 def needs_masking(household: dict, json_utf8: bytes) -> bool:
@@ -79,7 +79,8 @@ def _finding_layout(finding: dict) -> dict:
     return copy
 
 
-def _masked_household(household: dict) -> dict:
+def walked_household(household: dict) -> dict:
+    """The household masked value by value (what masked_household gives when masking is needed)."""
     copy = mask_value({key: value for key, value in household.items() if key != "findings"})
     copy["findings"] = [_masked_finding(finding) for finding in household.get("findings", [])]
     return copy
