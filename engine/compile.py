@@ -21,14 +21,15 @@ from dataclasses import dataclass, field
 from dangka import contract
 from dangka.dsl import ast
 from dangka.dsl.check import DERIVED, HOUSEHOLD, POLICY
+from dangka.engine.alpha import AlphaNetwork
 
 GO = "_go"
 DERIVED_FACT = "_derived"
 MAX_DISJUNCTS = 32
-# durable_rules crashes on facts with more than about 28 keys; keep room for id, t and sid.
-MAX_FACT_FIELDS = 24
-# durable_rules fails on rulesets of a few hundred rules; a ruleset is cut well before that.
-MAX_RULES_PER_RULESET = 120
+# durable_rules keeps at most 255 keys of a fact (src/rules/state.h MAX_OBJECT_PROPERTIES); a fact
+# type's keys in one ruleset stay well below that, with room for id, t and sid. The other limits of a
+# ruleset are its alpha network's (engine/alpha.py).
+MAX_FACT_FIELDS = 200
 
 _FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
@@ -629,34 +630,35 @@ class RulesetPlan:
     index: int
     rules: list[CompiledRule] = field(default_factory=list)
     fields: dict[str, set[str]] = field(default_factory=dict)
+    network: AlphaNetwork = field(default_factory=AlphaNetwork, repr=False, compare=False)
 
-    def fits(self, rule: CompiledRule) -> bool:
-        if sum(len(compiled.definitions) for compiled in self.rules) + len(rule.definitions) > MAX_RULES_PER_RULESET:
-            return False
-        for fact_type, keys in rule.fields.items():
-            if len(self.fields.get(fact_type, set()) | keys) > MAX_FACT_FIELDS:
-                return False
-        return True
-
-    def add(self, rule: CompiledRule) -> None:
-        rule.ruleset = self.index
-        self.rules.append(rule)
-        for fact_type, keys in rule.fields.items():
-            self.fields.setdefault(fact_type, set()).update(keys)
+    def take(self, rule: CompiledRule) -> list[str]:
+        """Add the rule if the ruleset stays within durable_rules' limits; else what it would break."""
+        too_many = [f"{fact_type} 记录的字段 {len(self.fields.get(fact_type, set()) | keys)} 个，超过 {MAX_FACT_FIELDS}"
+                    for fact_type, keys in rule.fields.items()
+                    if len(self.fields.get(fact_type, set()) | keys) > MAX_FACT_FIELDS]
+        problems = too_many or self.network.add(rule.definitions)
+        if not problems:
+            rule.ruleset = self.index
+            self.rules.append(rule)
+            for fact_type, keys in rule.fields.items():
+                self.fields.setdefault(fact_type, set()).update(keys)
+        return problems
 
 
 def plan_rulesets(rules: list[CompiledRule]) -> list[RulesetPlan]:
-    """Cut the rules into rulesets small enough for durable_rules, each fact within the key limit."""
+    """Cut the rules into as few rulesets as durable_rules' limits allow (each fact goes to every
+    ruleset that reads its type, so fewer rulesets send fewer facts)."""
     plans: list[RulesetPlan] = []
     for rule in rules:
-        for keys in rule.fields.values():
-            if len(keys) > MAX_FACT_FIELDS:
-                raise CompileError(f"规则 {rule.rule.id} 读取同一类记录的字段超过 {MAX_FACT_FIELDS} 个，请拆分",
-                                   f"rule {rule.rule.id} reads more than {MAX_FACT_FIELDS} fields of one record",
-                                   rule.rule.span)
-        target = next((plan for plan in plans if plan.fits(rule)), None)
-        if target is None:
-            target = RulesetPlan(len(plans))
-            plans.append(target)
-        target.add(rule)
+        # take() answers what the rule would break in that ruleset: nothing when it took the rule.
+        if any(not plan.take(rule) for plan in plans):
+            continue
+        plan = RulesetPlan(len(plans))
+        problems = plan.take(rule)
+        if problems:
+            raise CompileError(f"规则 {rule.rule.id} 条件过多，超出推理引擎 durable_rules 的限制（{'；'.join(problems)}），请拆分",
+                               f"rule {rule.rule.id} exceeds durable_rules' limits ({'; '.join(problems)}): split it",
+                               rule.rule.span)
+        plans.append(plan)
     return plans

@@ -1,0 +1,142 @@
+"""durable_rules' alpha network: its stack limit as durable_rules shows it, the model of it, and the planner."""
+
+from __future__ import annotations
+
+import random
+
+import durable_rules_engine
+import orjson
+import pytest
+from durable import engine as durable_engine
+
+from dangka.engine import alpha
+from dangka.engine.alpha import ALPHA_STACK, STACK_LIMIT, AlphaNetwork
+from dangka.engine.knowledge import Knowledge
+from dangka.engine.run import Engine
+
+
+class _QuietHost(durable_engine.Host):
+    def _run(self):
+        pass
+
+
+def _never(closure):
+    raise AssertionError("matches are taken from the queue")
+
+
+_names = iter(range(10**6))
+
+
+def _durable(definitions: list[dict]) -> int:
+    """A durable_rules ruleset of these rules; its handle."""
+    host = _QuietHost()
+    name = f"alpha_test_{next(_names)}"
+    host.register_rulesets({name: {f"r{number}": dict(definition, run=_never)
+                                   for number, definition in enumerate(definitions)}})
+    return host.get_ruleset(name)._handle
+
+
+def _assert_and_drain(handle: int, fact: dict) -> int:
+    """Assert one fact and take every match; how many there were. The fact is retracted again."""
+    durable_rules_engine.assert_facts(handle, orjson.dumps([fact]).decode())
+    matches = 0
+    while pending := durable_rules_engine.start_action(handle):
+        message, action = pending[1], pending[2]
+        while message:
+            matches += 1
+            message = durable_rules_engine.complete_and_start_action(handle, action)
+    durable_rules_engine.retract_facts(handle, orjson.dumps([{key: fact[key] for key in ("sid", "id", "t")}]).decode())
+    return matches
+
+
+def _age_rules(count: int) -> list[dict]:
+    return [{"all": [{"m": {"$and": [{"t": "member"}, {"$gt": {"age": n}}]}}]} for n in range(count)]
+
+
+def _network(definitions: list[dict]) -> AlphaNetwork:
+    network = AlphaNetwork()
+    for definition in definitions:
+        network.add([definition])
+    return network
+
+
+def test_durable_rules_fails_a_fact_that_passes_more_alpha_nodes_than_its_stack_holds():
+    # The limit the model exists for (durable_rules 2.0.28, events.c MAX_STACK_SIZE): seventy
+    # "age > n" tests under one node, and a member of 100 passes them all at once.
+    handle = _durable(_age_rules(70))
+    with pytest.raises(durable_rules_engine.error, match="303"):
+        _assert_and_drain(handle, {"sid": "1", "id": "a", "t": "member", "age": 100})
+    # Fifty fit: the same member matches every rule.
+    assert _assert_and_drain(_durable(_age_rules(50)), {"sid": "1", "id": "a", "t": "member", "age": 100}) == 50
+
+
+def test_the_model_counts_tests_a_fact_can_pass_at_once():
+    assert _network(_age_rules(50)).stack() == 1 + 50   # the fact type's node, then its fifty children
+    assert AlphaNetwork().add(_age_rules(70)) == [f"一条记录可能同时满足 71 层条件，超过 {STACK_LIMIT}"]
+    assert STACK_LIMIT < ALPHA_STACK
+    # Equality with different values of one field: a fact passes one of them at most.
+    kinds = [{"all": [{"m": {"$and": [{"t": "member"}, {"kind": f"k{n}"}]}}]} for n in range(200)]
+    assert _network(kinds).stack() == 1 + 1
+    assert _assert_and_drain(_durable(kinds), {"sid": "1", "id": "a", "t": "member", "kind": "k5"}) == 1
+
+
+def test_a_rule_that_would_break_a_limit_is_refused_and_taken_back():
+    network = _network(_age_rules(STACK_LIMIT - 2))
+    before = network.stack()
+    assert network.add(_age_rules(STACK_LIMIT + 10)[STACK_LIMIT - 2:STACK_LIMIT + 10]) != []
+    assert network.stack() == before
+    assert network.rules == STACK_LIMIT - 2
+    # Something else still fits after the refusal.
+    assert network.add([{"all": [{"h": {"$and": [{"t": "household"}, {"year": 2016}]}}]}]) == []
+
+
+def test_patterns_ending_at_one_node_are_bounded(monkeypatch):
+    monkeypatch.setattr(alpha, "PATTERN_LIMIT", 3)
+    network = AlphaNetwork()
+    same = {"all": [{"h": {"t": "household"}}]}
+    assert [network.add([same]) for _ in range(3)] == [[], [], []]
+    assert "模式" in network.add([same])[0]
+
+
+def _random_rules(rng: random.Random, count: int, fields: int) -> list[dict]:
+    rules = []
+    for _ in range(count):
+        conditions: list[dict] = [{"t": "m"}]
+        for _ in range(rng.randint(1, 3)):
+            name, value = f"k{rng.randrange(fields)}", rng.randrange(4)
+            other = {f"k{rng.randrange(fields)}": rng.randrange(4)}
+            conditions.append(rng.choice([{name: value}, {"$gt": {name: value}}, {"$lt": {name: value}},
+                                          {"$neq": {name: value}}, {"$or": [{name: value}, other]}]))
+        rules.append({"all": [{"m": {"$and": conditions}}]})
+    return rules
+
+
+def test_rulesets_the_model_accepts_never_overflow_durable_rules():
+    rng = random.Random(7)
+    accepted = 0
+    for _trial in range(40):
+        network = AlphaNetwork()
+        rules = [rule for rule in _random_rules(rng, rng.randint(20, 90), 12) if network.add([rule]) == []]
+        accepted += len(rules)
+        handle = _durable(rules)
+        for sid in range(20):
+            fact = {"sid": str(sid), "id": "a", "t": "m", **{f"k{n}": rng.randrange(4) for n in range(12)}}
+            _assert_and_drain(handle, fact)   # raises durable_rules_engine.error on an overflow
+    assert accepted > 1000
+
+
+def test_the_planner_cuts_many_similar_rules_into_rulesets_that_run(tmp_path, clean_dossier):
+    rules = [f'规则 GEN-A-{n:03d} "年龄超过 {n} 岁"\n  类别 form.inconsistent\n  严重程度 低\n  依据 "测试"\n'
+             f'  对每个 成员\n  如果 成员.年龄 > {n}\n' for n in reversed(range(70))]
+    (tmp_path / "age.rules").write_text("\n".join(rules), encoding="utf-8")
+    knowledge = Knowledge.load([tmp_path])
+    assert len(knowledge.plans) == 2
+    assert all(plan.network.stack() <= STACK_LIMIT for plan in knowledge.plans)
+    engine = Engine(knowledge)
+    oldest = max(member.values["age"] for member in engine.household(clean_dossier).of("member"))
+    # The rules come oldest first, so the second ruleset holds the lowest ages: both fire.
+    assert 20 < oldest < 70
+    findings = engine.check(clean_dossier).findings
+    assert {finding.rule.ruleset for finding in findings} == {0, 1}
+    fired = {finding.rule.rule.id for finding in findings}
+    assert fired == {f"GEN-A-{n:03d}" for n in range(min(oldest, 70))}
