@@ -125,14 +125,17 @@ class _Rulesets:
         recording a match is all a rule's action would do, so no action function is called.
         """
         handle = self.rulesets[name]._handle
-        self._result(durable_rules_engine.assert_facts(handle, _encode(facts)), facts)
         firings = []
-        while pending := durable_rules_engine.start_action(handle):
-            message, action = pending[1], pending[2]
-            while message:
-                action_name, matched = next(iter(orjson.loads(message).items()))
-                firings.append((self.rule_of_action[action_name], matched))
-                message = durable_rules_engine.complete_and_start_action(handle, action)
+        try:
+            self._result(durable_rules_engine.assert_facts(handle, _encode(facts)), facts)
+            while pending := durable_rules_engine.start_action(handle):
+                message, action = pending[1], pending[2]
+                while message:
+                    action_name, matched = next(iter(orjson.loads(message).items()))
+                    firings.append((self.rule_of_action[action_name], matched))
+                    message = durable_rules_engine.complete_and_start_action(handle, action)
+        except durable_rules_engine.error as error:
+            raise _refused(error, facts) from None
         return firings
 
     def retract(self, name: str, facts: list[dict]) -> None:
@@ -142,7 +145,10 @@ class _Rulesets:
         (a third cheaper; tests check that the sessions are empty and reused without a trace).
         """
         identities = [{"sid": fact["sid"], "id": fact["id"], "t": fact["t"]} for fact in facts]
-        self._result(durable_rules_engine.retract_facts(self.rulesets[name]._handle, _encode(identities)), identities)
+        try:
+            self._result(durable_rules_engine.retract_facts(self.rulesets[name]._handle, _encode(identities)), identities)
+        except durable_rules_engine.error as error:
+            raise _refused(error, identities) from None
 
     @staticmethod
     def _result(result: tuple, facts: list[dict]) -> None:
@@ -150,6 +156,13 @@ class _Rulesets:
         if result[0] in (1, 2):
             raise EngineError(tr(f"durable_rules 未能处理事实（代码 {result[0]}）：{_encode(facts)[:300]}",
                                  f"durable_rules could not handle the facts (code {result[0]})"))
+
+
+def _refused(error: Exception, facts: list[dict]) -> EngineError:
+    """durable_rules' own failure as a message: the knowledge base's rulesets are planned to keep its
+    limits (engine/alpha.py), so this is a fault of dangka, reported with what was being asserted."""
+    return EngineError(tr(f"推理引擎 durable_rules 出错（{error}），请将此消息报告给 dangka 的维护者：{_encode(facts)[:300]}",
+                          f"durable_rules failed ({error}); please report this to dangka's maintainers"))
 
 
 @dataclass

@@ -140,3 +140,16 @@ def test_the_planner_cuts_many_similar_rules_into_rulesets_that_run(tmp_path, cl
     assert {finding.rule.ruleset for finding in findings} == {0, 1}
     fired = {finding.rule.rule.id for finding in findings}
     assert fired == {f"GEN-A-{n:03d}" for n in range(min(oldest, 70))}
+
+
+def test_a_failure_of_durable_rules_is_a_message_not_a_traceback(tmp_path, clean_dossier, monkeypatch):
+    from dangka.engine.run import EngineError
+    # Planned without the stack bound, seventy age rules share one ruleset and overflow durable_rules.
+    monkeypatch.setattr(alpha, "STACK_LIMIT", 10_000)
+    rules = [f'规则 GEN-B{len(op)}-{n:03d} "年龄不小于 {n} 岁"\n  类别 form.inconsistent\n  严重程度 低\n  依据 "测试"\n'
+             f'  对每个 成员\n  如果 成员.年龄 {op} {n}\n' for n in range(40) for op in (">", ">=")]
+    (tmp_path / "age.rules").write_text("\n".join(rules), encoding="utf-8")
+    knowledge = Knowledge.load([tmp_path])
+    assert len(knowledge.plans) == 1
+    with pytest.raises(EngineError, match="推理引擎 durable_rules 出错.*303"):
+        Engine(knowledge).check(clean_dossier)
