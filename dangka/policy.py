@@ -199,6 +199,18 @@ class Table:
     description: str = ""
     source: Location | None = None
     parameters: Mapping[str, Parameter] = field(default_factory=dict, compare=False, repr=False)
+    _row_keys: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    _in_force: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Every word a row answers to (its key, its aliases), for row_key: the rules look rows up
+        # by the words of every household.
+        row_keys: dict[str, str] = {}
+        for key, row in self.rows.items():
+            for alias in row.get("aliases", ()):
+                row_keys.setdefault(alias, key)
+        row_keys.update((key, key) for key in self.rows)
+        object.__setattr__(self, "_row_keys", MappingProxyType(row_keys))
 
     def column(self, name: str) -> Column | None:
         """A column by key or Chinese label."""
@@ -208,9 +220,7 @@ class Table:
 
     def row_key(self, name: str) -> str | None:
         """The row key for a word or one of the row's aliases (缺劳动力 → 缺劳力)."""
-        if name in self.rows:
-            return name
-        return next((key for key, row in self.rows.items() if name in row.get("aliases", ())), None)
+        return self._row_keys.get(name)
 
     def row(self, name: str) -> dict | None:
         key = self.row_key(name)
@@ -243,6 +253,20 @@ class Table:
             return None
         return {key: self.lookup(row_key, key, year, province)[0] for key in self.columns}
 
+    def in_force(self, year: int | None, province: str | None) -> Mapping[str, Mapping[str, object]]:
+        """Every cell's value in force for a year and province, by row key and column key (read-only, shared).
+
+        Absent optional cells are None, lists are tuples. A run holds a few (year, province) pairs
+        and every household asks: each is resolved once.
+        """
+        found = self._in_force.get((year, province))
+        if found is None:
+            found = self._in_force[(year, province)] = MappingProxyType({
+                row: MappingProxyType({column: _frozen(self.lookup(row, column, year, province)[0])
+                                       for column in self.columns})
+                for row in self.rows})
+        return found
+
     def reference(self, row_key: str, province: str | None = None) -> str:
         """The source of a row (the province's variant when it has one)."""
         key = self.row_key(row_key)
@@ -261,6 +285,7 @@ class Policies:
     tables: Mapping[str, Table]
     paths: tuple[Path, ...] = ()
     _resolved: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _tables_in_force: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, directory: str | Path | None = None) -> Policies:
@@ -309,6 +334,14 @@ class Policies:
                 {key: parameter.value(year, province)[0] for key, parameter in self.parameters.items()})
         return found
 
+    def tables_in_force(self, year: int | None, province: str | None) -> Mapping[str, Mapping[str, Mapping]]:
+        """Every table's cells in force for a year and province (Table.in_force), by table key (read-only, shared)."""
+        found = self._tables_in_force.get((year, province))
+        if found is None:
+            found = self._tables_in_force[(year, province)] = MappingProxyType(
+                {key: table.in_force(year, province) for key, table in self.tables.items()})
+        return found
+
 
 def default_directory() -> Path:
     # The package is installed from the source tree (or as a plain folder in a wheel), so the
@@ -344,6 +377,11 @@ def _regional_row(row: dict, province: str | None) -> dict | None:
 def _copy(value: object) -> object:
     # Lists are handed out as fresh copies so a caller cannot change the loaded policy.
     return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def _frozen(value: object) -> object:
+    # Values shared by every caller hold lists as tuples, which no caller can change.
+    return tuple(value) if isinstance(value, list) else value
 
 
 # ---------------------------------------------------------------------------------------------

@@ -45,10 +45,12 @@ class Household:
     derived: set[str] = field(default_factory=set)
     year: int | None = None
     province: str | None = None
-    # policy-table cells by (table, row, column, year, province); the engine shares one cache
-    # among all the households it checks, as the cells are the same few for all of them
-    cells: dict[tuple, object] = field(default_factory=dict, repr=False)
+    # table key → row key → column key → value in force for the year and province (shared, read-only)
+    tables: Mapping[str, Mapping[str, Mapping]] = field(init=False, repr=False)
     _of: dict[str, list] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.tables = self.policies.tables_in_force(self.year, self.province)
 
     def of(self, entity_key: str) -> list[contract.Record]:
         """The records of an entity or a view, in dossier order."""
@@ -68,11 +70,10 @@ class Household:
 
     def cell(self, table: str, row: str, column: str) -> object:
         """A policy-table cell for the household's year and province (cells may follow a
-        parameter by year, such as microcredit's maximum age)."""
-        key = (table, row, column, self.year, self.province)
-        if key not in self.cells:
-            self.cells[key] = self.policies.table(table).lookup(row, column, self.year, self.province)[0]
-        return self.cells[key]
+        parameter by year, such as microcredit's maximum age); None when the row is not the table's.
+        A list comes as a tuple."""
+        cells = self.tables[table].get(self.policies.tables[table].row_key(row))
+        return None if cells is None else cells[column]
 
 
 @dataclass
@@ -185,10 +186,11 @@ class Evaluator:
             if value is None:
                 reads.lack(path)
             else:
-                reads.read(path, json_value(value))
+                # A list's evidence keeps the table's order (json_value would sort a tuple).
+                reads.read(path, list(value) if isinstance(value, tuple) else json_value(value))
         if value is None:
             return Missing((path,)) if reads.recording else _UNRECORDED
-        return frozenset(value) if isinstance(value, list) else value
+        return frozenset(value) if isinstance(value, tuple) else value
 
     def e_Call(self, node: ast.Call, binding, reads):
         args = [self.eval(arg, binding, reads) for arg in node.args]

@@ -88,7 +88,7 @@ def _lookup(node: ast.Lookup) -> Value:
         value = household.cell(table, key, column)
         if value is None:
             return MISSING
-        return frozenset(value) if isinstance(value, list) else value
+        return frozenset(value) if isinstance(value, tuple) else value
 
     return lookup
 

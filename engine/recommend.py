@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import NamedTuple
@@ -167,81 +167,52 @@ class _MeasureSpec:
 
     reference: str
     family: str
-    individual: bool                      # it goes to one member (scope 个人), not the household
-    criteria: tuple                       # what each member it goes to must meet (_AgeRange, _Words)
-    everyone_labour: list[str] | None     # labour words every member must have (a household measure)
-    housing: list[str] | None             # dangerous-house levels it is for
-    attribute: list[str] | None           # household attributes it is for
+    individual: bool                          # it goes to one member (scope 个人), not the household
+    criteria: tuple                           # what each member it goes to must meet (_AgeRange, _Words)
+    everyone_labour: tuple[str, ...] | None   # labour words every member must have (a household measure)
+    housing: tuple[str, ...] | None           # dangerous-house levels it is for
+    attribute: tuple[str, ...] | None         # household attributes it is for
 
 
 @dataclass(frozen=True)
 class _Catalogue:
     """The cause and measure tables as in force for one year and province, indexed for the recommender."""
 
-    tables: tuple[Table, Table]             # kept so that their ids, the cache key, cannot pass to other tables
-    cause_keys: dict[str, str]              # a cause word or one of its aliases → its row
-    measure_keys: dict[str, str]            # a measure word or one of its aliases → its row
-    cause_rows: dict[str, dict]             # cause → column → value, in table order
+    cause_table: Table                      # for the rows the household's words name
+    measure_table: Table
+    cause_rows: Mapping[str, Mapping]       # cause → column → value: the table's own cells in force
     profile_causes: tuple[str, ...]         # the causes whose rows name facts the members may show
     measures_for: dict[str, list[str]]      # cause → the measures it calls for, most relevant first
     measures: dict[str, _MeasureSpec]
 
 
-# Households of one run share a handful of years and provinces, and resolving every cell
-# (parameters, regional variants) again for each household would cost more than the rest of the
-# recommender: catalogues are kept by (ids of the tables, year, province).
-_CATALOGUES: dict[tuple[int, int, int | None, str | None], _Catalogue] = {}
+# Households of one run share a handful of years and provinces, and indexing the tables again for
+# each household would cost more than the rest of the recommender: catalogues are kept by the ids
+# of the tables' cells in force (the tables a catalogue holds keep those, so an id cannot pass to others).
+_CATALOGUES: dict[tuple[int, int], _Catalogue] = {}
 _CATALOGUES_KEPT = 1024
 
 
 def _catalogue(causes: Table, measures: Table, year: int | None, province: str | None) -> _Catalogue:
-    key = (id(causes), id(measures), year, province)
+    cause_rows, measure_rows = causes.in_force(year, province), measures.in_force(year, province)
+    key = (id(cause_rows), id(measure_rows))
     found = _CATALOGUES.get(key)
     if found is None:
         if len(_CATALOGUES) >= _CATALOGUES_KEPT:
             _CATALOGUES.clear()
-        found = _CATALOGUES[key] = _build_catalogue(causes, measures, year, province)
+        found = _CATALOGUES[key] = _Catalogue(
+            cause_table=causes,
+            measure_table=measures,
+            cause_rows=cause_rows,
+            profile_causes=tuple(cause for cause, row in cause_rows.items()
+                                 if any(row.get(column) for column in ("health", "in_school", "labor_absent"))),
+            measures_for={cause: _measures_for(cause, row, measure_rows) for cause, row in cause_rows.items()},
+            measures={measure: _measure_spec(measures, measure, year, province) for measure in measure_rows},
+        )
     return found
 
 
-def _build_catalogue(causes: Table, measures: Table, year: int | None, province: str | None) -> _Catalogue:
-    cause_rows = _values(_cells(causes, year, province))
-    measure_cells = _cells(measures, year, province)
-    measure_rows = _values(measure_cells)
-    return _Catalogue(
-        tables=(causes, measures),
-        cause_keys=_row_keys(causes),
-        measure_keys=_row_keys(measures),
-        cause_rows=cause_rows,
-        profile_causes=tuple(cause for cause, row in cause_rows.items()
-                             if any(row.get(column) for column in ("health", "in_school", "labor_absent"))),
-        measures_for={cause: _measures_for(cause, row, measure_rows) for cause, row in cause_rows.items()},
-        measures={measure: _measure_spec(measure_rows[measure], measure_cells[measure],
-                                         measures.reference(measure, province))
-                  for measure in measure_rows},
-    )
-
-
-def _cells(table: Table, year: int | None, province: str | None) -> dict[str, dict[str, tuple[object, str]]]:
-    """row → column → (value, reference), as in force for the year and province."""
-    return {row: {column: table.lookup(row, column, year, province) for column in table.columns} for row in table.rows}
-
-
-def _values(cells: dict[str, dict[str, tuple[object, str]]]) -> dict[str, dict]:
-    return {row: {column: value for column, (value, _) in row_cells.items()} for row, row_cells in cells.items()}
-
-
-def _row_keys(table: Table) -> dict[str, str]:
-    """Table.row_key as a dict: a row's own key first, else the first row that lists the word as an alias."""
-    keys: dict[str, str] = {}
-    for row, spec in table.rows.items():
-        for alias in spec.get("aliases", ()):
-            keys.setdefault(alias, row)
-    keys.update((row, row) for row in table.rows)
-    return keys
-
-
-def _measures_for(cause: str, row: dict, measure_rows: dict[str, dict]) -> list[str]:
+def _measures_for(cause: str, row: Mapping, measure_rows: Mapping[str, Mapping]) -> list[str]:
     """A cause's measures: its row's list in order, then the catalogue's measures that name the
     cause in their own `causes` column (either table may link them)."""
     listed = [measure for measure in row.get("measures") or () if measure in measure_rows]
@@ -250,15 +221,19 @@ def _measures_for(cause: str, row: dict, measure_rows: dict[str, dict]) -> list[
     return listed + naming
 
 
-def _measure_spec(row: dict, cells: dict[str, tuple[object, str]], reference: str) -> _MeasureSpec:
+def _measure_spec(measures: Table, measure: str, year: int | None, province: str | None) -> _MeasureSpec:
+    row = measures.in_force(year, province)[measure]
+    reference = measures.reference(measure, province)
     individual = row.get("scope") == INDIVIDUAL_SCOPE
     # A household measure's labour words are someone's when it needs labour, everyone's when not.
     someone_labour = bool(row.get("labor")) and (individual or bool(row.get("needs_labor")))
+    # Age bounds may follow a parameter, whose reference is then the reason's source.
+    ages = (measures.lookup(measure, "min_age", year, province), measures.lookup(measure, "max_age", year, province))
     return _MeasureSpec(
         reference=reference,
         family=str(row.get("family") or ""),
         individual=individual,
-        criteria=_member_criteria(row, cells, someone_labour, reference),
+        criteria=_member_criteria(row, ages, someone_labour, reference),
         everyone_labour=row["labor"] if row.get("labor") and not someone_labour else None,
         housing=row.get("housing") or None,
         attribute=row.get("attribute") or None,
@@ -294,7 +269,7 @@ def _household_causes(context: _Context, household: Household) -> list[_Cause]:
     written.extend((record.values.get("cause"), _OTHER) for record in household.of("other_cause"))
     causes: list[_Cause] = []
     for word, how in written:
-        key = context.catalogue.cause_keys.get(word) if isinstance(word, str) else None
+        key = context.catalogue.cause_table.row_key(word) if isinstance(word, str) else None
         if key is not None and all(cause.key != key for cause in causes):
             causes.append(_cause(context, key, how))
     # Rows naming no health, schooling or labour words cannot be shown by the members.
@@ -312,7 +287,7 @@ def _cause(context: _Context, key: str, how: str) -> _Cause:
     return _Cause(key, how, evidence, bool(row.get("labor_absent")) and evidence is not None)
 
 
-def _cause_evidence(members: list[_Member], row: dict) -> str | None:
+def _cause_evidence(members: list[_Member], row: Mapping) -> str | None:
     """The members' facts that support a cause row, or None when they do not (or cannot) show it.
 
     Health and schooling words and a lack of labour are evidence for a cause. A cause's
@@ -334,7 +309,7 @@ def _cause_evidence(members: list[_Member], row: dict) -> str | None:
     return "；".join(texts) if texts else None
 
 
-def _labour_shortage(members: list[_Member], able_words: list[str]) -> str | None:
+def _labour_shortage(members: list[_Member], able_words: Sequence[str]) -> str | None:
     """家中没有普通劳动力、技能劳动力（…）, when every member's labour is known and none is able."""
     if not members or any(member.values.get("labor") is None or member.values.get("labor") in able_words for member in members):
         return None
@@ -355,7 +330,7 @@ def _candidates(context: _Context) -> list[_Candidate]:
             ranked.setdefault(measure, []).append(cause)
     candidates = [_Candidate(measure, tuple(causes)) for measure, causes in ranked.items()]
     for word in context.plan:
-        measure = context.catalogue.measure_keys.get(word)
+        measure = context.catalogue.measure_table.row_key(word)
         if measure is not None and measure not in ranked:
             ranked[measure] = []
             candidates.append(_Candidate(measure, ()))
@@ -482,16 +457,15 @@ class _Words:
         return self.reference
 
 
-def _member_criteria(row: dict, cells: dict[str, tuple[object, str]], someone_labour: bool,
+def _member_criteria(row: Mapping, ages: tuple[tuple[object, str], tuple[object, str]], someone_labour: bool,
                      reference: str) -> tuple[_AgeRange | _Words, ...]:
     criteria: list[_AgeRange | _Words] = []
-    low, low_reference = cells.get("min_age", (None, ""))
-    high, high_reference = cells.get("max_age", (None, ""))
+    (low, low_reference), (high, high_reference) = ages
     if low is not None or high is not None:
         criteria.append(_AgeRange(low, high, low_reference, high_reference))
     if someone_labour:
-        criteria.append(_Words("labor", tuple(row["labor"]), reference))
-    criteria.extend(_Words(key, tuple(row[key]), reference) for key in ("in_school", "health") if row.get(key))
+        criteria.append(_Words("labor", row["labor"], reference))
+    criteria.extend(_Words(key, row[key], reference) for key in ("in_school", "health") if row.get(key))
     return tuple(criteria)
 
 
@@ -524,7 +498,7 @@ def _judge_members(members: list[_Member], criteria: tuple) -> _Check:
     return _Check(MISSING if undecided else FAIL, "；".join(texts), source, missing=tuple(missing))
 
 
-def _every_member_labour(members: list[_Member], words: list[str], reference: str) -> _Check:
+def _every_member_labour(members: list[_Member], words: Sequence[str], reference: str) -> _Check:
     """A household measure for households whose members all have one of these labour words."""
     if not members:
         return _Check(MISSING, "家庭成员未填写", reference, missing=("members",))
@@ -540,7 +514,7 @@ def _every_member_labour(members: list[_Member], words: list[str], reference: st
 # --- household conditions --------------------------------------------------------------------
 
 
-def _housing_check(context: _Context, levels: list[str], reference: str) -> _Check:
+def _housing_check(context: _Context, levels: Sequence[str], reference: str) -> _Check:
     conditions = context.conditions.values if context.conditions is not None else {}
     level = conditions.get("dangerous_house_level")
     if level in levels:
@@ -554,7 +528,7 @@ def _housing_check(context: _Context, levels: list[str], reference: str) -> _Che
     return _Check(MISSING, "危房等级未填写", reference, missing=(path,))
 
 
-def _attribute_check(context: _Context, candidate: _Candidate, allowed: list[str], reference: str) -> _Check:
+def _attribute_check(context: _Context, candidate: _Candidate, allowed: Sequence[str], reference: str) -> _Check:
     attribute = context.household.values.get("attribute")
     if attribute is None:
         return _Check(MISSING, "贫困户属性未填写", reference, missing=("attribute",))
@@ -566,7 +540,7 @@ def _attribute_check(context: _Context, candidate: _Candidate, allowed: list[str
     return _Check(FAIL, f"贫困户属性为{attribute}{_requirement(allowed)}", reference)
 
 
-def _admission(context: _Context, candidate: _Candidate, attribute: str, allowed: list[str]) -> str | None:
+def _admission(context: _Context, candidate: _Candidate, attribute: str, allowed: Sequence[str]) -> str | None:
     """Admission to the next safety net for a household that cannot work its way out.
 
     The attribute words run from the general household to the strongest safety net. A household

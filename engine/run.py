@@ -209,7 +209,6 @@ class Engine:
         self._runs = [(stratum, plan, name) for stratum in range(last_stratum + 1)
                       for plan, name in zip(knowledge.plans, self.rulesets.names)
                       if stratum == 0 or any(compiled.stratum == stratum for compiled in plan.rules)]
-        self.cells: dict[tuple, object] = {}
         # Per ruleset, worked out once: the keys each fact type carries, and the slots its rules read.
         self._keys_by_plan = {plan.index: _fact_keys(plan) for plan in knowledge.plans}
         self._slots_by_plan = {plan.index: list({slot.name: slot for compiled in plan.rules
@@ -232,7 +231,7 @@ class Engine:
         values = head.values if head is not None else {}
         year, province = values.get("year"), values.get("province")
         return Household(records, self.knowledge.policies.resolve(year, province), {}, self.knowledge.policies,
-                         year=year, province=province, cells=self.cells)
+                         year=year, province=province)
 
     def facts(self, household: Household, plan: RulesetPlan, sid: str, slots: dict) -> list[dict]:
         """The household's facts for one ruleset: each record with the keys the ruleset reads."""

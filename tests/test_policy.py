@@ -279,6 +279,48 @@ def test_table_get_is_none_for_an_unknown_row_or_column(policies):
     assert causes.row_key("缺劳动力") == "缺劳力"
 
 
+@pytest.mark.parametrize("year", [None, 2014, 2017, 2020])
+@pytest.mark.parametrize("province", [None, "河南省", "江西", "云南省"])
+def test_table_cells_in_force_are_the_lookups_resolved_once(policies, year, province):
+    for table in policies.tables.values():
+        cells = table.in_force(year, province)
+        assert table.in_force(year, province) is cells
+        assert list(cells) == list(table.rows)
+        for row, values in cells.items():
+            expected = table.values(row, year, province)
+            assert dict(values) == {column: tuple(value) if isinstance(value, list) else value
+                                    for column, value in expected.items()}
+
+
+def test_tables_in_force_are_each_tables_shared_cells(policies):
+    tables = policies.tables_in_force(2017, "江西省")
+    assert policies.tables_in_force(2017, "江西省") is tables
+    assert list(tables) == list(policies.tables)
+    assert all(tables[key] is table.in_force(2017, "江西省") for key, table in policies.tables.items())
+    with pytest.raises(TypeError):
+        tables["causes"] = {}
+
+
+def test_table_cells_in_force_are_read_only(policies):
+    measures = policies.table("measures")
+    cells = measures.in_force(2017, "河南省")
+    with pytest.raises(TypeError):
+        cells["扶贫小额信贷"] = {}
+    with pytest.raises(TypeError):
+        cells["扶贫小额信贷"]["max_age"] = 99
+    assert cells["扶贫小额信贷"]["max_age"] == 60 and measures.in_force(2020, "河南省")["扶贫小额信贷"]["max_age"] == 65
+    assert isinstance(cells["雨露计划"]["in_school"], tuple)
+
+
+@pytest.mark.parametrize("key", ["causes", "measures", "exclusions"])
+def test_a_row_is_found_by_its_key_or_an_alias(policies, key):
+    table = policies.table(key)
+    for row_key, row in table.rows.items():
+        assert table.row_key(row_key) == row_key
+        assert all(table.row_key(alias) == row_key for alias in row.get("aliases", ()))
+    assert table.row_key("无此项") is None and table.row_key("") is None
+
+
 def test_names_find_parameters_and_tables(policies):
     assert policies.parameter("扶贫标准").key == "poverty_line"
     assert policies.parameter("poverty_line").label == "贫困线"

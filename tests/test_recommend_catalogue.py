@@ -16,20 +16,12 @@ def policies() -> Policies:
     return Policies.load()
 
 
-@pytest.mark.parametrize("key", ["causes", "measures"])
-def test_row_keys_are_the_tables_own(policies, key):
-    table = policies.table(key)
-    names = {*table.rows, *(alias for row in table.rows.values() for alias in row.get("aliases", ())), "无此项", ""}
-    keys = recommend._row_keys(table)
-    assert {name: keys.get(name) for name in names} == {name: table.row_key(name) for name in names}
-
-
 @pytest.mark.parametrize("year", YEARS)
 @pytest.mark.parametrize("province", PROVINCES)
 def test_a_catalogue_holds_the_tables_cells_in_force(policies, year, province):
     causes, measures = policies.table("causes"), policies.table("measures")
     catalogue = recommend._catalogue(causes, measures, year, province)
-    assert catalogue.cause_rows == {cause: causes.values(cause, year, province) for cause in causes.rows}
+    assert catalogue.cause_rows is causes.in_force(year, province)
     for measure, spec in catalogue.measures.items():
         row = measures.values(measure, year, province)
         assert spec.reference == measures.reference(measure, province)
