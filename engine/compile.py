@@ -68,12 +68,31 @@ class CompiledRule:
     ruleset: int = 0
 
 
+# A fact key that is no field of the record starts with a prefix saying where its value comes from.
+_POLICY_PREFIX, _FIRST_PREFIX, _SLOT_PREFIX = "_p_", "_f_", "_s"
+POLICY_VALUE, FIRST_OF_VIEW, SLOT_VALUE, RECORD_VALUE = "policy", "first", "slot", "record"
+
+
 def policy_key(parameter: str) -> str:
-    return f"_p_{parameter}"
+    """The fact key of a policy parameter's value, carried by the household fact."""
+    return _POLICY_PREFIX + parameter
 
 
 def first_flag(view: str) -> str:
-    return f"_f_{view}"
+    """The fact key that marks the first record of a view (a single read from many records)."""
+    return _FIRST_PREFIX + view
+
+
+def key_source(key: str) -> tuple[str, str]:
+    """Where a fact key's value comes from, as (kind, name): (POLICY_VALUE, parameter),
+    (FIRST_OF_VIEW, view), (SLOT_VALUE, slot name) or (RECORD_VALUE, field)."""
+    if key.startswith(_POLICY_PREFIX):
+        return POLICY_VALUE, key[len(_POLICY_PREFIX):]
+    if key.startswith(_FIRST_PREFIX):
+        return FIRST_OF_VIEW, key[len(_FIRST_PREFIX):]
+    if key.startswith(_SLOT_PREFIX):
+        return SLOT_VALUE, key
+    return RECORD_VALUE, key
 
 
 def fact_value(value: object) -> object:
@@ -271,7 +290,7 @@ class SlotNames:
         self._names: dict[tuple[ast.Node, str | None], str] = {}
 
     def name(self, node: ast.Node, anchor: str | None) -> str:
-        return self._names.setdefault((node, anchor), f"_s{len(self._names)}")
+        return self._names.setdefault((node, anchor), f"{_SLOT_PREFIX}{len(self._names)}")
 
 
 class _NeedsSlot(Exception):

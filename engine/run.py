@@ -11,7 +11,8 @@ from durable import engine as durable_engine
 
 from dangka import contract
 from dangka.dsl import ast
-from dangka.engine.compile import DERIVED_FACT, GO, CompiledRule, RulesetPlan, fact_value
+from dangka.engine.compile import (DERIVED_FACT, FIRST_OF_VIEW, GO, POLICY_VALUE, SLOT_VALUE, CompiledRule,
+                                   RulesetPlan, fact_value, key_source)
 from dangka.engine.fast import compile_condition
 from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.evaluate import TRUE, Evaluator, Household, Reads, json_value
@@ -45,11 +46,12 @@ def _fact_keys(plan: RulesetPlan) -> list[tuple[str, _FactKeys]]:
             continue
         sources = _FactKeys()
         for key in sorted(keys):
-            if key.startswith("_p_"):
-                sources.policy.append((key, key[3:]))
-            elif key.startswith("_f_"):
-                sources.first.append((key, key[3:]))
-            elif key.startswith("_s"):
+            kind, name = key_source(key)
+            if kind == POLICY_VALUE:
+                sources.policy.append((key, name))
+            elif kind == FIRST_OF_VIEW:
+                sources.first.append((key, name))
+            elif kind == SLOT_VALUE:
                 sources.slot.append(key)
             else:
                 sources.values.add(key)
