@@ -5,6 +5,7 @@ from __future__ import annotations
 # category → Chinese name; the list changes only by agreement (reviewers count by it).
 CATEGORIES: dict[str, str] = {
     "input.invalid": "档案无法读取",
+    "engine.failed": "核查出错",
     "form.missing": "表卡漏填漏签",
     "form.invalid": "表卡填写不规范",
     "form.inconsistent": "表卡前后矛盾",
@@ -21,8 +22,9 @@ CATEGORIES: dict[str, str] = {
     "responsibility.mismatch": "明白卡与责任体系不符",
 }
 
-# Rules may not use input.invalid: it is reserved for dossiers that cannot be read.
-RULE_CATEGORIES = tuple(name for name in CATEGORIES if name != "input.invalid")
+# Rules may not use input.invalid or engine.failed: they are reserved for dossiers that cannot be read
+# and for households the engine failed on.
+RULE_CATEGORIES = tuple(name for name in CATEGORIES if name not in ("input.invalid", "engine.failed"))
 
 # severity as written in a rule (Chinese or English) → the contract's word.
 SEVERITIES: dict[str, str] = {"高": "high", "中": "medium", "低": "low",

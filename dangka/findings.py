@@ -50,8 +50,7 @@ class Tally:
 
     def summary(self) -> dict:
         by_category = Counter(self.by_category)
-        if self.errors:
-            by_category["input.invalid"] += len(self.errors)
+        by_category.update(error.get("category", "input.invalid") for error in self.errors)
         return {
             "households": self.households,
             "with_findings": self.with_findings,

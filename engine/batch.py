@@ -12,7 +12,7 @@ from dangka.engine.evaluate import Household
 from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.knowledge import Knowledge
 from dangka.engine.recommend import recommend, to_json
-from dangka.engine.run import Engine, HouseholdResult
+from dangka.engine.run import Engine, EngineError, HouseholdResult
 
 from dangka.load import Loaded
 from dangka.spreadsheet import RunInputs, iter_inputs
@@ -49,11 +49,20 @@ def household_entry(dossier: dict, source: str, result: HouseholdResult, knowled
     }
 
 
+ENGINE_FAILED = "engine.failed"
+
+
 def error_entry(loaded: Loaded) -> dict:
     location = loaded.error.location
     return {"source": location.file if location and location.file else loaded.source,
             "line": location.line if location and location.line else loaded.line,
             "category": "input.invalid", "message": loaded.error.message}
+
+
+def failure_entry(source: str, line: int | None, household_id: object, error: EngineError) -> dict:
+    """A household the engine failed on: reported like an unreadable dossier, and the run goes on."""
+    return {"source": source, "line": line, "category": ENGINE_FAILED,
+            "message": f"户 {household_id} 未能核查：{error.message}"}
 
 
 def build_graph(paths: Iterable[str], registry: dict | None) -> ResponsibilityGraph:
@@ -128,6 +137,7 @@ class _Work:
 
     index: int
     source: str
+    line: int | None
     dossier: dict
     links: dict
     key: str | None = None
@@ -150,7 +160,10 @@ def checked_entry(engine: Engine, dossier: dict, source: str, links: dict) -> tu
 
 
 def _check_here(engine: Engine, work: _Work) -> Outcome:
-    entry, result = checked_entry(engine, work.dossier, work.source, work.links)
+    try:
+        entry, result = checked_entry(engine, work.dossier, work.source, work.links)
+    except EngineError as error:
+        return Outcome(work.index, error=failure_entry(work.source, work.line, work.dossier.get("id"), error))
     return Outcome(work.index, entry=entry, result=result)
 
 
@@ -158,9 +171,10 @@ def _worker_check(work: _Work) -> Outcome:
     global _WORKER_ENGINE
     if _WORKER_ENGINE is None:
         _WORKER_ENGINE = Engine(_WORKER_KNOWLEDGE)
+    outcome = _check_here(_WORKER_ENGINE, work)
     # Only the entry goes back to the parent: the engine's result holds the whole household.
-    entry, _ = checked_entry(_WORKER_ENGINE, work.dossier, work.source, work.links)
-    return Outcome(work.index, entry=entry)
+    outcome.result = None
+    return outcome
 
 
 def _checked_windows(run_inputs: RunInputs, graph: ResponsibilityGraph, knowledge: Knowledge,
@@ -176,7 +190,7 @@ def _checked_windows(run_inputs: RunInputs, graph: ResponsibilityGraph, knowledg
             if loaded.error is not None:
                 done[loaded.index] = Outcome(loaded.index, error=error_entry(loaded))
                 continue
-            item = _Work(loaded.index, loaded.source, loaded.dossier, graph.links(loaded.dossier))
+            item = _Work(loaded.index, loaded.source, loaded.line, loaded.dossier, graph.links(loaded.dossier))
             if cache is not None:
                 item.key = entry_key(item.dossier, item.links, knowledge.digest)
                 entry = cache.get(item.key, item.source)
@@ -185,7 +199,7 @@ def _checked_windows(run_inputs: RunInputs, graph: ResponsibilityGraph, knowledg
                     continue
             work.append(item)
         for item, outcome in zip(work, check(work)):
-            if cache is not None:
+            if cache is not None and outcome.entry is not None:
                 cache.put(item.key, outcome.entry)
             done[outcome.index] = outcome
         uncommitted += len(work)

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from dangka.engine.batch import Outcome, checked_entry, error_entry, household_loads
+from dangka.engine.batch import Outcome, checked_entry, error_entry, failure_entry, household_loads
 from dangka.engine.cache import ResultCache, entry_key
 from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.knowledge import Knowledge
-from dangka.engine.run import Engine
+from dangka.engine.run import Engine, EngineError
 
 from dangka.errors import DangkaError, UsageError
 from dangka.i18n import tr
@@ -100,16 +100,22 @@ def partition_keys(partition: Partition, graph: ResponsibilityGraph, digest: str
 
 
 def check_partition(partition: Partition, graph: ResponsibilityGraph, spec: KnowledgeSpec,
-                    positions: list[int] | None) -> list[tuple[int, dict]]:
-    """Pass 2 of a partition: (input index, entry) for the households at `positions` (all when None)."""
+                    positions: list[int] | None) -> list[tuple[int, dict | None, dict | None]]:
+    """Pass 2 of a partition: (input index, entry, None) for the households at `positions` (all when None),
+    or (input index, None, error) for one the engine failed on."""
     chosen = range(len(partition.dossiers)) if positions is None else positions
     entries = []
     with _ENGINE_LOCK:
         engine = _engine(spec)
         for position in chosen:
             dossier = partition.dossiers[position]
-            entry, _ = checked_entry(engine, dossier, partition.sources[position], graph.links(dossier))
-            entries.append((partition.indexes[position], entry))
+            try:
+                entry, _ = checked_entry(engine, dossier, partition.sources[position], graph.links(dossier))
+            except EngineError as error:
+                failure = failure_entry(partition.sources[position], None, dossier.get("id"), error)
+                entries.append((partition.indexes[position], None, failure))
+            else:
+                entries.append((partition.indexes[position], entry, None))
     return entries
 
 
@@ -203,8 +209,9 @@ def _run(client, paths, registry, spec: KnowledgeSpec, progress, cache: ResultCa
         else:
             entries = future.result()
             if cache is not None:
-                for key, (_, entry) in zip(missing_keys.pop(future), entries):
-                    cache.put(key, entry)
+                for key, (_, entry, _) in zip(missing_keys.pop(future), entries):
+                    if entry is not None:
+                        cache.put(key, entry)
                 cache.commit()
             ordered.add(entries)
         future.release()
@@ -212,7 +219,7 @@ def _run(client, paths, registry, spec: KnowledgeSpec, progress, cache: ResultCa
     yield from ordered.ready()
 
 
-def _lookup(cache: ResultCache, keyed: list[tuple[int, str, str]]) -> tuple[list[tuple[int, dict]], list[int], list[str]]:
+def _lookup(cache: ResultCache, keyed: list[tuple[int, str, str]]) -> tuple[list[tuple[int, dict, None]], list[int], list[str]]:
     """The cached entries of a partition, and the positions and keys of the households to check."""
     hits, positions, keys = [], [], []
     for position, (index, source, key) in enumerate(keyed):
@@ -221,7 +228,7 @@ def _lookup(cache: ResultCache, keyed: list[tuple[int, str, str]]) -> tuple[list
             positions.append(position)
             keys.append(key)
         else:
-            hits.append((index, entry))
+            hits.append((index, entry, None))
     return hits, positions, keys
 
 
@@ -235,9 +242,9 @@ class _InputOrder:
         for outcome in errors:
             heapq.heappush(self.waiting, (outcome.index, outcome))
 
-    def add(self, entries: list[tuple[int, dict]]) -> None:
-        for index, entry in entries:
-            heapq.heappush(self.waiting, (index, Outcome(index, entry=entry)))
+    def add(self, entries: list[tuple[int, dict | None, dict | None]]) -> None:
+        for index, entry, error in entries:
+            heapq.heappush(self.waiting, (index, Outcome(index, entry=entry, error=error)))
 
     def ready(self) -> Iterator[Outcome]:
         while self.waiting and self.waiting[0][0] == self.next_index:

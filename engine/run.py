@@ -65,6 +65,10 @@ class EngineError(DangkaError):
     code = "engine"
 
 
+class DurableFailure(EngineError):
+    """durable_rules itself failed part-way: its sessions may still hold some of the facts."""
+
+
 def _never_run(closure) -> None:
     """The action durable_rules asks every rule for; dangka takes the matches from the queue itself."""
     raise AssertionError("dangka runs no durable_rules action")
@@ -89,17 +93,19 @@ class _Rulesets:
 
     durable_rules keeps rulesets in a process-wide registry that cannot replace a name, so
     rulesets are named by the knowledge digest and registered once per process (one host per
-    worker process).
+    worker process). After durable_rules failed part-way, the next generation is registered under
+    new names and the old one, whose sessions may hold stray facts, is left unused.
     """
 
-    def __init__(self, knowledge: Knowledge):
+    def __init__(self, knowledge: Knowledge, generation: int = 0):
         self.knowledge = knowledge
+        self.generation = generation
         self.host = _Host()
         self.rule_of_action: dict[str, int] = {}   # durable_rules rule name → index of the compiled rule
         self.names: list[str] = []
         self.rulesets: dict[str, durable_engine.Ruleset] = {}
         for plan in knowledge.plans:
-            name = f"dangka_{knowledge.digest[:16]}_{plan.index}"
+            name = f"dangka_{knowledge.digest[:16]}_{plan.index}" + (f"_g{generation}" if generation else "")
             self.host.register_rulesets({name: self._definition(plan)})
             self.names.append(name)
             self.rulesets[name] = self.host.get_ruleset(name)
@@ -156,14 +162,14 @@ class _Rulesets:
     def _result(result: tuple, facts: list[dict]) -> None:
         # durable_rules answers 1 when no rule observes a fact and 2 when a fact is already known.
         if result[0] in (1, 2):
-            raise EngineError(tr(f"durable_rules 未能处理事实（代码 {result[0]}）：{_encode(facts)[:300]}",
+            raise DurableFailure(tr(f"durable_rules 未能处理事实（代码 {result[0]}）：{_encode(facts)[:300]}",
                                  f"durable_rules could not handle the facts (code {result[0]})"))
 
 
-def _refused(error: Exception, facts: list[dict]) -> EngineError:
+def _refused(error: Exception, facts: list[dict]) -> DurableFailure:
     """durable_rules' own failure as a message: the knowledge base's rulesets are planned to keep its
     limits (engine/alpha.py), so this is a fault of dangka, reported with what was being asserted."""
-    return EngineError(tr(f"推理引擎 durable_rules 出错（{error}），请将此消息报告给 dangka 的维护者：{_encode(facts)[:300]}",
+    return DurableFailure(tr(f"推理引擎 durable_rules 出错（{error}），请将此消息报告给 dangka 的维护者：{_encode(facts)[:300]}",
                           f"durable_rules failed ({error}); please report this to dangka's maintainers"))
 
 
@@ -202,14 +208,12 @@ class Engine:
 
     def __init__(self, knowledge: Knowledge):
         self.knowledge = knowledge
-        key = knowledge.digest
-        if key not in _HOSTS:
-            _HOSTS[key] = _Rulesets(knowledge)
-        self.rulesets = _HOSTS[key]
+        if knowledge.digest not in _HOSTS:
+            _HOSTS[knowledge.digest] = _Rulesets(knowledge)
         last_stratum = max((compiled.stratum for compiled in knowledge.rules), default=0)
         # Each ruleset once per stratum it has rules of (the first stratum always: it takes the facts).
-        self._runs = [(stratum, plan, name) for stratum in range(last_stratum + 1)
-                      for plan, name in zip(knowledge.plans, self.rulesets.names)
+        self._runs = [(stratum, plan) for stratum in range(last_stratum + 1)
+                      for plan in knowledge.plans
                       if stratum == 0 or any(compiled.stratum == stratum for compiled in plan.rules)]
         # Per ruleset, worked out once: the keys each fact type carries, and the slots its rules read.
         self._keys_by_plan = {plan.index: _fact_keys(plan) for plan in knowledge.plans}
@@ -307,7 +311,8 @@ class Engine:
         sent_derived: dict[tuple[str, int], set[str]] = {}
         slots: dict[int, dict[str, dict[str, bool]]] = {index: {} for index in active}
         try:
-            for stratum, plan, name in self._runs:
+            for stratum, plan in self._runs:
+                name = rulesets.names[plan.index]
                 batch = []
                 for index in active:
                     batch.extend(self._stratum_facts(households[index], plan, str(index), stratum,
@@ -319,17 +324,36 @@ class Engine:
                     compiled = self.knowledge.rules[rule_index]
                     if compiled.rule.conclude:
                         households[index].derived.add(compiled.rule.conclude)
+        except DurableFailure:
+            self._abandon(rulesets)
+            raise
         finally:
             # durable_rules 2.0.28 corrupts its heap in delete_state once a session has held joined
             # facts (a double free); retracting the households' facts empties the sessions
             # instead, and they are reused, so live sessions never outnumber one batch.
-            for name in rulesets.names:
-                if asserted[name]:
-                    rulesets.retract(name, asserted[name])
+            if rulesets is self.rulesets:
+                try:
+                    for name in rulesets.names:
+                        if asserted[name]:
+                            rulesets.retract(name, asserted[name])
+                except DurableFailure:
+                    self._abandon(rulesets)
+                    raise
         for index in active:
             results[index].derived = set(households[index].derived)
             self._findings(households[index], firings[index], results[index])
         return results
+
+    @property
+    def rulesets(self) -> _Rulesets:
+        """This process's rulesets of the knowledge base (shared by its engines)."""
+        return _HOSTS[self.knowledge.digest]
+
+    def _abandon(self, rulesets: _Rulesets) -> None:
+        """After durable_rules failed part-way, later households go to fresh rulesets: the failed
+        ones' sessions may hold facts that would join the next household's."""
+        if _HOSTS.get(self.knowledge.digest) is rulesets:
+            _HOSTS[self.knowledge.digest] = _Rulesets(self.knowledge, rulesets.generation + 1)
 
     def _stratum_facts(self, household: Household, plan: RulesetPlan, sid: str, stratum: int,
                        sent_derived: set[str], slots: dict[str, dict[str, bool]]) -> list[dict]:

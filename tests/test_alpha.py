@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import random
 
 import durable_rules_engine
@@ -153,3 +155,77 @@ def test_a_failure_of_durable_rules_is_a_message_not_a_traceback(tmp_path, clean
     assert len(knowledge.plans) == 1
     with pytest.raises(EngineError, match="推理引擎 durable_rules 出错.*303"):
         Engine(knowledge).check(clean_dossier)
+
+
+def _young(dossier: dict) -> dict:
+    """The household with every member born in 2010 (so younger than any of the age rules' limits)."""
+    young = copy.deepcopy(dossier)
+    young["id"] = dossier["id"] + "-Y"
+    for member in young["members"]:
+        member["id_number"] = member["id_number"][:6] + "2010" + member["id_number"][10:]
+    return young
+
+
+@pytest.fixture
+def overflowing(tmp_path, monkeypatch):
+    """Knowledge planned without the stack bound: eighty age rules in one ruleset overflow on anyone over 32."""
+    monkeypatch.setattr(alpha, "STACK_LIMIT", 10_000)
+    rules = [f'规则 GEN-B{len(op)}-{n:03d} "年龄不小于 {n} 岁"\n  类别 form.inconsistent\n  严重程度 低\n  依据 "测试"\n'
+             f'  对每个 成员\n  如果 成员.年龄 {op} {n}\n' for n in range(40) for op in (">", ">=")]
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "age.rules").write_text("\n".join(rules), encoding="utf-8")
+    knowledge = Knowledge.load([tmp_path / "rules"])
+    assert len(knowledge.plans) == 1
+    return knowledge
+
+
+def test_after_durable_rules_failed_the_next_household_is_checked_on_fresh_rulesets(overflowing, clean_dossier):
+    from dangka.engine.run import EngineError
+    engine = Engine(overflowing)
+    young = _young(clean_dossier)
+    expected = {finding.rule.rule.id for finding in engine.check(young).findings}
+    assert expected   # the young household passes some rules: the children are over 0
+    with pytest.raises(EngineError, match="303"):
+        engine.check(clean_dossier)
+    # Facts the failed assert left in durable_rules' sessions must not join the next household's.
+    assert {finding.rule.rule.id for finding in engine.check(young).findings} == expected
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_household_the_engine_fails_on_is_an_error_and_the_others_are_checked(overflowing, clean_dossier, tmp_path, jobs):
+    from dangka.engine.batch import check_paths
+    young = _young(clean_dossier)
+    path = tmp_path / "households.jsonl"
+    path.write_text("\n".join(json.dumps(item, ensure_ascii=False, default=str) for item in (young, clean_dossier, young | {"id": "Y2"}))
+                    + "\n", encoding="utf-8")
+    outcomes = list(check_paths([str(path)], None, overflowing, jobs=jobs))
+    assert [outcome.entry is not None for outcome in outcomes] == [True, False, True]
+    error = outcomes[1].error
+    assert error["category"] == "engine.failed" and error["source"] == str(path) and error["line"] == 2
+    assert error["message"].startswith(f"户 {clean_dossier['id']} 未能核查：推理引擎 durable_rules 出错")
+    assert outcomes[0].entry["findings"] == outcomes[2].entry["findings"] != []
+
+
+def test_check_reports_the_failed_household_and_exits_1(overflowing, clean_dossier, tmp_path, capsys):
+    from dangka.cli import main
+    path = tmp_path / "households.jsonl"
+    lines = (_young(clean_dossier), clean_dossier)
+    path.write_text("\n".join(json.dumps(item, ensure_ascii=False, default=str) for item in lines) + "\n", encoding="utf-8")
+    assert main(["check", str(path), "--rules", str(tmp_path / "rules"), "--jobs", "1"]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}:2：户 {clean_dossier['id']} 未能核查：推理引擎 durable_rules 出错" in out
+    assert "共核查 1 户，1 户有问题；1 户核查出错" in out and "核查出错 1" in out
+
+
+def test_a_dask_partition_reports_the_household_the_engine_fails_on(overflowing, clean_dossier, tmp_path):
+    from dangka.engine.distributed import KnowledgeSpec, Partition, check_partition
+    from dangka.engine.graph import ResponsibilityGraph
+    dossiers = [_young(clean_dossier), clean_dossier]
+    graph = ResponsibilityGraph(None)
+    for dossier in dossiers:
+        graph.add_household(dossier)
+    spec = KnowledgeSpec((str(tmp_path / "rules"),), None, overflowing.digest)
+    (young_index, entry, no_error), (index, no_entry, error) = check_partition(
+        Partition("封丘县", [0, 1], ["a.yaml", "b.yaml"], dossiers), graph, spec, None)
+    assert (young_index, index) == (0, 1) and no_error is None and no_entry is None
+    assert entry["findings"] and error["category"] == "engine.failed" and error["source"] == "b.yaml"

@@ -89,8 +89,12 @@ def _summary(document: dict, paint: Paint) -> str:
     summary = document["summary"]
     parts = [tr(f"共核查 {summary['households']} 户，{summary['with_findings']} 户有问题",
                 f"{summary['households']} households checked, {summary['with_findings']} with findings")]
-    if summary.get("errors"):
-        parts.append(tr(f"{summary['errors']} 份档案无法读取", f"{summary['errors']} unreadable"))
+    failed = summary["by_category"].get("engine.failed", 0)
+    unreadable = summary.get("errors", 0) - failed
+    if unreadable:
+        parts.append(tr(f"{unreadable} 份档案无法读取", f"{unreadable} unreadable"))
+    if failed:
+        parts.append(tr(f"{failed} 户核查出错", f"{failed} failed in the engine"))
     line = paint("bold", "；".join(parts))
     counts = [f"{CATEGORIES.get(category, category)} {count}" for category, count in summary["by_category"].items()]
     if counts:
