@@ -45,12 +45,21 @@ def _literal(node: ast.Literal) -> Value:
 _UNBOUND = object()
 
 
-def _record(entity: str) -> Callable[[Household, dict], contract.Record | None]:
-    def record(household: Household, binding: dict):
-        found = binding.get(entity, _UNBOUND)
-        return household.first(entity) if found is _UNBOUND else found
+def _field(entity: str, key: str, absent: object) -> Value:
+    """A field of the record an entity name stands for (Evaluator.record: the bound one, else the
+    first of a single or a view), or `absent` when there is no record or no value.
 
-    return record
+    The callers differ only in what stands for an absent value, so that each reads a field in one
+    call: fields are the values slots read most.
+    """
+    def field(household: Household, binding: dict):
+        record = binding.get(entity, _UNBOUND)
+        if record is _UNBOUND:
+            record = household.first(entity)
+        value = record.values.get(key) if record is not None else None
+        return absent if value is None else value
+
+    return field
 
 
 def _path(node: ast.Path) -> Value:
@@ -65,16 +74,7 @@ def _path(node: ast.Path) -> Value:
             value = household.policy.get(key)
             return MISSING if value is None else value
         return policy
-    entity = node.entity
-
-    def field(household: Household, binding: dict):
-        record = binding.get(entity, _UNBOUND)
-        if record is _UNBOUND:
-            record = household.first(entity)
-        value = record.values.get(key) if record is not None else None
-        return MISSING if value is None else value
-
-    return field
+    return _field(node.entity, key, MISSING)
 
 
 def _lookup(node: ast.Lookup) -> Value:
@@ -168,13 +168,11 @@ def _negative(node: ast.Negative) -> Value:
 
 
 def _is_empty(node: ast.IsEmpty) -> Value:
-    record_of = _record(node.operand.entity)
-    key, negated = node.operand.field, node.negated
+    value_of = _field(node.operand.entity, node.operand.field, None)
+    negated = node.negated
 
     def is_empty(household: Household, binding: dict):
-        record = record_of(household, binding)
-        value = record.values.get(key) if record is not None else None
-        return (value is None) != negated
+        return (value_of(household, binding) is None) != negated
 
     return is_empty
 
