@@ -199,7 +199,7 @@ class Table:
     description: str = ""
     source: Location | None = None
     parameters: Mapping[str, Parameter] = field(default_factory=dict, compare=False, repr=False)
-    _row_keys: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    _row_keys: dict[str, str] = field(init=False, repr=False, compare=False)
     _in_force: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -210,7 +210,7 @@ class Table:
             for alias in row.get("aliases", ()):
                 row_keys.setdefault(alias, key)
         row_keys.update((key, key) for key in self.rows)
-        object.__setattr__(self, "_row_keys", MappingProxyType(row_keys))
+        object.__setattr__(self, "_row_keys", row_keys)
 
     def column(self, name: str) -> Column | None:
         """A column by key or Chinese label."""

@@ -72,8 +72,8 @@ class Household:
         """A policy-table cell for the household's year and province (cells may follow a
         parameter by year, such as microcredit's maximum age); None when the row is not the table's.
         A list comes as a tuple."""
-        cells = self.tables[table].get(self.policies.tables[table].row_key(row))
-        return None if cells is None else cells[column]
+        key = self.policies.tables[table].row_key(row)
+        return None if key is None else self.tables[table][key][column]
 
 
 @dataclass
