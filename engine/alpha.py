@@ -38,7 +38,7 @@ STACK_LIMIT = ALPHA_STACK - 8
 PATTERN_LIMIT = PATTERNS_PER_NODE - 16
 ABSENCE_LIMIT = ABSENCE_TESTS_PER_NODE - 8
 CHILD_LIMIT = CHILDREN_PER_NODE - 32
-RULE_LIMIT = 1000
+RULE_LIMIT = RULES_PER_RULESET // 4   # rulesets of more than a few hundred rules have not been tried
 
 _OPERATORS = {"$lt", "$lte", "$gt", "$gte", "$neq", "$ex", "$nex", "$mt", "$imt", "$iall", "$iany"}
 
