@@ -14,6 +14,7 @@ from itertools import count
 from pathlib import Path
 from typing import IO
 
+import orjson
 import yaml
 
 try:
@@ -496,7 +497,22 @@ def _with_shared_texts(pairs: list[tuple[str, object]]) -> dict:
     return {key: sys.intern(value) if type(value) is str and key in SHARED_TEXT_KEYS else value for key, value in pairs}
 
 
+# An integer of more than 18 digits may not fit orjson's 64 bits (it would read it as a float).
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
 def _json_value(text: str, first_line: int, object_pairs_hook=None) -> object:
+    """The JSON text's value, exactly as the json module reads it; its errors as messages with the line.
+
+    orjson reads a dossier about four times faster. Where it could read differently (a long integer)
+    or refuses what the json module takes (NaN, Infinity, 1e400, a lone surrogate escape, any error),
+    the json module reads the text, so values and messages are the json module's.
+    """
+    if object_pairs_hook is None and not _LONG_DIGITS.search(text):
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(text, object_pairs_hook=object_pairs_hook)
     except json.JSONDecodeError as error:

@@ -22,6 +22,7 @@ from dangka.load import (
     MAX_LINE_BYTES,
     Loaded,
     find_registry,
+    _json_value,
     is_registry,
     iter_dossiers,
     load_registry,
@@ -427,3 +428,24 @@ def test_json_lines_nested_deeper_than_the_limit_are_refused(tmp_path, depth, re
         assert loaded.dossier is None and "嵌套过深" in loaded.error.message
     else:
         assert loaded.dossier is not None, loaded.error
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True, allow_infinity=True) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=20)
+
+
+@given(_JSON_VALUES)
+def test_json_values_are_read_as_the_json_module_reads_them(value):
+    text = json.dumps(value)   # NaN, Infinity and integers beyond 64 bits included
+    assert json.dumps(_json_value(text, first_line=1)) == json.dumps(json.loads(text))
+
+
+@pytest.mark.parametrize("text", ['{"a": 123456789012345678901}', '{"a": -9223372036854775809}', '{"a": 1e400}',
+                                  '{"a": "\\ud800"}', '{"a": NaN, "b": -Infinity}', '{"a": 1, "a": 2}', '{"a": -0}'])
+def test_json_texts_orjson_would_read_differently_are_read_by_the_json_module(text):
+    read = _json_value(text, first_line=1)
+    assert json.dumps(read) == json.dumps(json.loads(text))
+    assert [type(item) for item in read.values()] == [type(item) for item in json.loads(text).values()]
