@@ -12,7 +12,11 @@ compiled in, and a ruleset that passes one fails in ways a user cannot act on:
   most conditions at once: seventy rules "成员.年龄 > n" in one ruleset fail on anyone over seventy;
 - one node takes at most 256 patterns ending at it (BETA_LIST_LENGTH, error 108 at registration),
   128 `$nex` children (NEXT_LIST_LENGTH, error 107) and 512 other children (NEXT_BUCKET_LENGTH);
-- one ruleset takes at most 4096 rules (MAX_ACTIONS).
+- one ruleset takes at most 4096 rules (MAX_ACTIONS);
+- one fact pattern keeps at most 31 entries in its expression sequence (rete.h
+  MAX_SEQUENCE_EXPRESSIONS, error 113 at registration): two for each `$and` and `$or`, and one for each
+  comparison with a value of another fact. A rule comparing forty fields of a member with the
+  household's is refused with a message that says so, instead of failing when it is registered.
 
 `AlphaNetwork` builds the same tree from the definitions dangka gives durable_rules and bounds
 the stack for any fact: along a path of nodes a fact passes, each node adds at most the
@@ -31,6 +35,7 @@ PATTERNS_PER_NODE = 256    # rete.c BETA_LIST_LENGTH
 ABSENCE_TESTS_PER_NODE = 128  # rete.c NEXT_LIST_LENGTH ($nex children)
 CHILDREN_PER_NODE = 512    # rete.c NEXT_BUCKET_LENGTH
 RULES_PER_RULESET = 4096   # rete.c MAX_ACTIONS
+EXPRESSIONS_PER_PATTERN = 32  # rete.h MAX_SEQUENCE_EXPRESSIONS (the 32nd entry already fails)
 
 # What dangka allows itself: a margin below each limit. The stack's margin also covers the root and
 # the observer rule every ruleset gets (engine/run.py), which adds one child to each fact type's node.
@@ -38,6 +43,7 @@ STACK_LIMIT = ALPHA_STACK - 8
 PATTERN_LIMIT = PATTERNS_PER_NODE - 16
 ABSENCE_LIMIT = ABSENCE_TESTS_PER_NODE - 8
 CHILD_LIMIT = CHILDREN_PER_NODE - 32
+EXPRESSION_LIMIT = EXPRESSIONS_PER_PATTERN - 1
 RULE_LIMIT = RULES_PER_RULESET // 4   # rulesets of more than a few hundred rules have not been tried
 
 _OPERATORS = {"$lt", "$lte", "$gt", "$gte", "$neq", "$ex", "$nex", "$mt", "$imt", "$iall", "$iany"}
@@ -80,15 +86,19 @@ class AlphaNetwork:
         """Add one rule's durable_rules definitions; the limits they break, in Chinese (nothing is kept then)."""
         mark = len(self._log)
         tops = []
+        longest = 0
         for definition in definitions:
             for part in definition["all"]:
                 (_alias, condition), = part.items()
                 top, end = self._pattern(condition)
                 self._end(end)
                 tops.append(top)
+                longest = max(longest, _expressions(condition))
         self.rules += len(definitions)
         self._forget(tops)
         problems = self._problems(self._log[mark:])
+        if longest > EXPRESSION_LIMIT:
+            problems.append(f"一个模式中与其他记录的比较和组合共 {longest} 项，超过 {EXPRESSION_LIMIT}")
         if problems:
             self._undo(mark)
             self.rules -= len(definitions)
@@ -183,6 +193,15 @@ class AlphaNetwork:
         if stack > STACK_LIMIT:
             problems.append(f"一条记录可能同时满足 {stack} 层条件，超过 {STACK_LIMIT}")
         return problems
+
+
+def _expressions(condition: dict) -> int:
+    """Entries of the pattern's expression sequence in durable_rules: 2 per $and and $or, 1 per comparison
+    with another fact's value (rete.c createAlpha and findAlpha)."""
+    (key, value), = condition.items()
+    if key in ("$and", "$or"):
+        return 2 + sum(_expressions(item) for item in value)
+    return 0 if _child_key(condition)[2] != "ref" else 1
 
 
 def _passable(node: _Node) -> int:

@@ -229,3 +229,27 @@ def test_a_dask_partition_reports_the_household_the_engine_fails_on(overflowing,
         Partition("封丘县", [0, 1], ["a.yaml", "b.yaml"], dossiers), graph, spec, None)
     assert (young_index, index) == (0, 1) and no_error is None and no_entry is None
     assert entry["findings"] and error["category"] == "engine.failed" and error["source"] == "b.yaml"
+
+
+def _comparisons(count: int) -> dict:
+    """One rule whose member pattern compares `count` fields with the household's."""
+    member = {"$and": [{"t": "member"}] + [{"$gt": {f"k{n}": {"h": f"k{n}"}}} for n in range(count)]}
+    return {"all": [{"h": {"t": "household"}}, {"m": member}]}
+
+
+def test_a_pattern_with_too_many_comparisons_with_other_facts_is_refused_as_durable_rules_would():
+    # durable_rules (rete.h MAX_SEQUENCE_EXPRESSIONS): the $and's two entries and one per comparison, under 32.
+    _durable([_comparisons(29)])
+    with pytest.raises(durable_rules_engine.error, match="113"):
+        _durable([_comparisons(30)])
+    assert AlphaNetwork().add([_comparisons(29)]) == []
+    assert AlphaNetwork().add([_comparisons(30)]) == ["一个模式中与其他记录的比较和组合共 32 项，超过 31"]
+
+
+def test_a_rule_durable_rules_could_not_register_is_a_rule_error(tmp_path):
+    from dangka.dsl.parse import RuleErrors
+    comparisons = " 并且 ".join(f"成员.年龄 > 户.家庭人数 + {n}" for n in range(40))
+    (tmp_path / "many.rules").write_text(f'规则 GEN-C-001 "很多比较"\n  类别 form.inconsistent\n  严重程度 低\n'
+                                         f'  依据 "测试"\n  如果 存在 成员 满足 ({comparisons})\n', encoding="utf-8")
+    with pytest.raises(RuleErrors, match=r"many.rules:1:1: .*GEN-C-001 条件过多，超出推理引擎 durable_rules 的限制"):
+        Knowledge.load([tmp_path])
