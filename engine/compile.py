@@ -167,6 +167,8 @@ class _Pattern:
         self.conditions: dict[str, list[dict]] = {}
         self.negated: list[tuple[str, dict]] = []  # (name, pattern) for none(...)
         self.alias_of: dict[str, str] = {}         # entity key (as written) → alias
+        # The records the rule's patterns stand for, as (entity key, positive): see _RuleCompiler.clashes.
+        self.records: list[tuple[str, bool]] = []
 
     def add(self, alias: str, fact_type: str, conditions: list[dict]) -> str:
         # A joined record must reach the ruleset even when no field of it is read.
@@ -345,11 +347,14 @@ class _RuleCompiler:
         scope = self.rule.scope_entity
         if scope:
             pattern.alias_of[scope] = pattern.add("s", self.fact_type(scope), self.filter_conditions(scope, single=False))
+            pattern.records.append((scope, True))
         for entity_key in self.singles(items):
-            if entity_key not in pattern.alias_of:
+            # A single record that could be the scope's record is read through slots instead of a join.
+            if entity_key not in pattern.alias_of and not self.clashes(pattern, entity_key, positive=True):
                 alias = pattern.add(f"e{len(pattern.order)}", self.fact_type(entity_key),
                                     self.filter_conditions(entity_key, single=True))
                 pattern.alias_of[entity_key] = alias
+                pattern.records.append((entity_key, True))
         for item in items:
             self.literal(pattern, item)
         return pattern.definitions()
@@ -407,8 +412,10 @@ class _RuleCompiler:
                                                                          {"name": node.operand.field}]}))
             return
         if isinstance(node, ast.IsEmpty) and not node.negated and node.operand.entity not in pattern.alias_of \
-                and node.operand.entity != self.rule.scope_entity:
+                and node.operand.entity != self.rule.scope_entity \
+                and not self.clashes(pattern, node.operand.entity, positive=False):
             self.absent_single(pattern, node.operand)
+            pattern.records.append((node.operand.entity, False))
             return
         if isinstance(node, ast.Quantifier):
             self.quantifier(pattern, node)
@@ -424,8 +431,27 @@ class _RuleCompiler:
             [{"$ex": {path.field: 1}}]
         pattern.negated.append((f"n{len(pattern.negated)}", {"$and": conditions}))
 
+    def clashes(self, pattern: _Pattern, entity_key: str, positive: bool) -> bool:
+        """Whether a pattern for this entity could meet a record another pattern of the rule already stands for.
+
+        durable_rules binds a fact to at most one pattern of a rule, and leaves the facts a match has
+        bound out of its negated patterns (tests/test_compile.py pins both): "存在 成员 满足 (A) 并且
+        存在 成员 满足 (B)" would miss a member who is both, and "没有 成员 满足 (A)" would overlook the
+        scope's own member. Such a pattern is computed by the evaluator as a slot instead. Records of
+        one kind that filters keep apart (村级公示 and 乡级公示) cannot be the same record: they join.
+        Two negated patterns never clash: neither binds a fact.
+        """
+        fact_type = self.fact_type(entity_key)
+        return any(self.fact_type(other) == fact_type and (positive or other_positive)
+                   and not _exclusive(entity_key, other)
+                   for other, other_positive in pattern.records)
+
     def quantifier(self, pattern: _Pattern, node: ast.Quantifier) -> None:
         fact_type = self.fact_type(node.entity)
+        if self.clashes(pattern, node.entity, positive=node.kind == "any"):
+            alias, condition = self.slot_condition(pattern, node, possibly=False)
+            pattern.conditions[alias].append(condition)
+            return
         conditions = self.filter_conditions(node.entity, single=False)
         name = f"q{len(pattern.order) + len(pattern.negated)}"
         saved = dict(pattern.alias_of)
@@ -443,6 +469,7 @@ class _RuleCompiler:
             else:
                 pattern.alias_of.pop(node.entity, None)
         self.fields.setdefault(fact_type, set())
+        pattern.records.append((node.entity, node.kind == "any"))
         if node.kind == "any":
             pattern.order.append(name)
             pattern.type_of[name] = fact_type
@@ -475,7 +502,7 @@ class _RuleCompiler:
             return self.compare(pattern, node, possibly, inside)
         if isinstance(node, ast.MemberOf) and isinstance(node.collection, ast.SetLiteral) and node.collection.items \
                 and all(isinstance(item, ast.Literal) for item in node.collection.items) \
-                and self.is_field(node.item):
+                and self.joined(pattern, node.item):
             alias, key = self.subject(pattern, node.item)
             if inside is not None and alias != inside:
                 return None
@@ -485,12 +512,12 @@ class _RuleCompiler:
             else:
                 condition = {"$or": [{key: word} for word in words]}
             return alias, self.maybe(condition, [key], possibly)
-        if isinstance(node, ast.IsEmpty) and self.is_field(node.operand):
+        if isinstance(node, ast.IsEmpty) and self.joined(pattern, node.operand):
             alias, key = self.subject(pattern, node.operand)
             if inside is not None and alias != inside:
                 return None
             return alias, {"$ex" if node.negated else "$nex": {key: 1}}
-        if isinstance(node, ast.Path) and self.is_field(node) and node.type == "bool":
+        if isinstance(node, ast.Path) and self.joined(pattern, node) and node.type == "bool":
             alias, key = self.subject(pattern, node)
             if inside is not None and alias != inside:
                 return None
@@ -499,6 +526,10 @@ class _RuleCompiler:
 
     def is_field(self, node: ast.Node) -> bool:
         return isinstance(node, ast.Path) and node.entity not in (None, POLICY, DERIVED)
+
+    def joined(self, pattern: _Pattern, node: ast.Node) -> bool:
+        """A field of a record the rule joins (a single record read through slots is not joined)."""
+        return self.is_field(node) and node.entity in pattern.alias_of
 
     def subject(self, pattern: _Pattern, path: ast.Path) -> tuple[str, str]:
         alias = pattern.alias_of[path.entity]
@@ -625,6 +656,12 @@ class _RuleCompiler:
                                "this condition depends on two kinds of repeated records at once: rewrite it",
                                node.span)
         return collections[0] if collections else None
+
+
+def _exclusive(entity_key: str, other_key: str) -> bool:
+    """Two kinds of record one record cannot both be: views filtering one field for different words."""
+    entity, other = contract.ENTITIES[entity_key].filter, contract.ENTITIES[other_key].filter
+    return entity is not None and other is not None and entity[0] == other[0] and entity[1] != other[1]
 
 
 def _is_collection(entity_key: str) -> bool:

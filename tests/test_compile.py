@@ -242,3 +242,72 @@ def test_table_cells_follow_the_year(tmp_path, clean_dossier):
     assert engine.check(clean_dossier).fired == set()
     clean_dossier["year"] = 2019
     assert engine.check(clean_dossier).fired == {"PLAN-T-001"}
+
+
+def _recorder(fired: list, label: str):
+    return lambda c: fired.append(label)
+
+
+def test_durable_rules_binds_a_fact_once_per_match_and_leaves_bound_facts_out_of_negations():
+    """Pins why patterns of one kind of record that may meet the same record are slots (compile.clashes)."""
+    fired = []
+    member = {"sid": "1", "id": "m", "t": "member", "age": 70}
+    older = {"$and": [{"t": "member"}, {"$gt": {"age": 60}}]}
+    for name, patterns in (("twice", [{"a": older}, {"b": older}]),      # misses the member who is both
+                           ("negated", [{"a": {"t": "member"}}, {"n$not": older}])):   # "no member over 60" holds
+        host = _QuietHost()
+        observe = {"all": [{"o": {"t": "member"}}, {"z": {"t": "_never"}}], "run": lambda c: None}
+        host.register_rulesets({f"pin_once_{name}": {"r": {"all": patterns, "run": _recorder(fired, name)},
+                                                     "o": observe}})
+        host.assert_facts(f"pin_once_{name}", [dict(member)])
+    assert fired == ["negated"]
+
+
+CLASHING = '''
+规则 GEN-E-001 "两个存在"
+  类别 form.inconsistent
+  严重程度 低
+  依据 "测试"
+  如果 存在 成员 满足 (成员.年龄 > 51) 并且 存在 成员 满足 (成员.年龄 > 50)
+
+规则 GEN-E-002 "有人超过五十，没有人超过五十一"
+  类别 form.inconsistent
+  严重程度 低
+  依据 "测试"
+  如果 存在 成员 满足 (成员.年龄 > 50) 并且 没有 成员 满足 (成员.年龄 > 51)
+
+规则 GEN-E-003 "不比户主年轻"
+  类别 form.inconsistent
+  严重程度 低
+  依据 "测试"
+  对每个 成员
+  如果 成员.年龄 >= 户主.年龄
+
+规则 GEN-E-004 "有人超过五十一，所有人都不到五十二"
+  类别 form.inconsistent
+  严重程度 低
+  依据 "测试"
+  如果 存在 成员 满足 (成员.年龄 > 51) 并且 所有 成员 满足 (成员.年龄 < 52)
+
+规则 GEN-E-005 "村级公示与乡级公示同名"
+  类别 procedure.publicity_mismatch
+  严重程度 低
+  依据 "测试"
+  如果 乡级公示.公示姓名 = 村级公示.公示姓名
+'''
+
+
+def test_patterns_that_may_meet_the_same_record_fire_as_the_evaluator_says(tmp_path, clean_dossier):
+    from dangka.engine.trace import FIRED, Tracer
+    knowledge = Knowledge.load([_write(tmp_path, CLASHING)])
+    # Only the two notices, which their filters keep apart, are joined; the rest are computed as slots.
+    notices = knowledge.rule("GEN-E-005").definitions[0]["all"]
+    assert [next(iter(part)) for part in notices] == ["h", "e1", "e2"]
+    assert knowledge.rule("GEN-E-003").slots and knowledge.rule("GEN-E-001").slots
+    engine = Engine(knowledge)
+    household = engine.household(clean_dossier)
+    ages = sorted(member.values["age"] for member in household.of("member"))
+    assert ages[-1] == 52 and ages[-2] <= 50   # one member is over 51, and the head is the oldest
+    fired = {finding.rule.rule.id for finding in engine.check(clean_dossier).findings}
+    assert fired == {"GEN-E-001", "GEN-E-003", "GEN-E-005"}
+    assert {trace.rule.id for trace in Tracer(knowledge).trace(household) if trace.outcome == FIRED} == fired
