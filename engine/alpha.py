@@ -16,7 +16,9 @@ compiled in, and a ruleset that passes one fails in ways a user cannot act on:
 - one fact pattern keeps at most 31 entries in its expression sequence (rete.h
   MAX_SEQUENCE_EXPRESSIONS, error 113 at registration): two for each `$and` and `$or`, and one for each
   comparison with a value of another fact. A rule comparing forty fields of a member with the
-  household's is refused with a message that says so, instead of failing when it is registered.
+  household's is refused with a message that says so, instead of failing when it is registered;
+- one match joins at most 16 facts (state.h MAX_MESSAGE_FRAMES; negated patterns add none): a rule
+  with seventeen 存在 clauses failed with error 304 on every household that had the records.
 
 `AlphaNetwork` builds the same tree from the definitions dangka gives durable_rules and bounds
 the stack for any fact: along a path of nodes a fact passes, each node adds at most the
@@ -36,6 +38,7 @@ ABSENCE_TESTS_PER_NODE = 128  # rete.c NEXT_LIST_LENGTH ($nex children)
 CHILDREN_PER_NODE = 512    # rete.c NEXT_BUCKET_LENGTH
 RULES_PER_RULESET = 4096   # rete.c MAX_ACTIONS
 EXPRESSIONS_PER_PATTERN = 32  # rete.h MAX_SEQUENCE_EXPRESSIONS (the 32nd entry already fails)
+FACTS_PER_MATCH = 16       # state.h MAX_MESSAGE_FRAMES
 
 # What dangka allows itself: a margin below each limit. The stack's margin also covers the root and
 # the observer rule every ruleset gets (engine/run.py), which adds one child to each fact type's node.
@@ -86,8 +89,9 @@ class AlphaNetwork:
         """Add one rule's durable_rules definitions; the limits they break, in Chinese (nothing is kept then)."""
         mark = len(self._log)
         tops = []
-        longest = 0
+        longest = joined = 0
         for definition in definitions:
+            joined = max(joined, sum(1 for part in definition["all"] if not next(iter(part)).endswith("$not")))
             for part in definition["all"]:
                 (_alias, condition), = part.items()
                 top, end = self._pattern(condition)
@@ -97,6 +101,8 @@ class AlphaNetwork:
         self.rules += len(definitions)
         self._forget(tops)
         problems = self._problems(self._log[mark:])
+        if joined > FACTS_PER_MATCH:
+            problems.append(f"一次匹配要连接 {joined} 条记录，超过 {FACTS_PER_MATCH}")
         if longest > EXPRESSION_LIMIT:
             problems.append(f"一个模式中与其他记录的比较和组合共 {longest} 项，超过 {EXPRESSION_LIMIT}")
         if problems:

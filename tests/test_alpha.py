@@ -253,3 +253,21 @@ def test_a_rule_durable_rules_could_not_register_is_a_rule_error(tmp_path):
                                          f'  依据 "测试"\n  如果 存在 成员 满足 ({comparisons})\n', encoding="utf-8")
     with pytest.raises(RuleErrors, match=r"many.rules:1:1: .*GEN-C-001 条件过多，超出推理引擎 durable_rules 的限制"):
         Knowledge.load([tmp_path])
+
+
+def _joins(count: int) -> dict:
+    return {"all": [{f"a{n}": {"t": f"T{n}"}} for n in range(count)] + [{"n$not": {"t": "T0"}}]}
+
+
+def test_a_rule_joining_more_facts_than_a_durable_rules_match_holds_is_refused():
+    # durable_rules (state.h MAX_MESSAGE_FRAMES): a match of 16 facts works, 17 fail when asserted.
+    def assert_all(count: int) -> None:
+        handle = _durable([_joins(count)])
+        facts = [{"sid": "1", "id": f"f{n}", "t": f"T{n}"} for n in range(count)]
+        durable_rules_engine.assert_facts(handle, orjson.dumps(facts).decode())
+
+    assert_all(16)
+    with pytest.raises(durable_rules_engine.error, match="304"):
+        assert_all(17)
+    assert AlphaNetwork().add([_joins(16)]) == []
+    assert AlphaNetwork().add([_joins(17)]) == ["一次匹配要连接 17 条记录，超过 16"]
