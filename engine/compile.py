@@ -436,8 +436,9 @@ class _RuleCompiler:
 
         durable_rules binds a fact to at most one pattern of a rule, and leaves the facts a match has
         bound out of its negated patterns (tests/test_compile.py pins both): "存在 成员 满足 (A) 并且
-        存在 成员 满足 (B)" would miss a member who is both, and "没有 成员 满足 (A)" would overlook the
-        scope's own member. Such a pattern is computed by the evaluator as a slot instead. Records of
+        存在 成员 满足 (B)" would miss a member who is both, "存在 成员 满足 (A) 并且 没有 成员 满足 (B)"
+        would overlook the member the first found, and "对每个 成员 … 户主.年龄" would never pair the
+        head with himself. Such a pattern is computed by the evaluator as a slot instead. Records of
         one kind that filters keep apart (村级公示 and 乡级公示) cannot be the same record: they join.
         Two negated patterns never clash: neither binds a fact.
         """
