@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+# The two categories of the errors list: a dossier that cannot be read, a household the engine failed on.
+UNREADABLE = "input.invalid"
+ENGINE_FAILED = "engine.failed"
+
 # category → Chinese name; the list changes only by agreement (reviewers count by it).
 CATEGORIES: dict[str, str] = {
-    "input.invalid": "档案无法读取",
-    "engine.failed": "核查出错",
+    UNREADABLE: "档案无法读取",
+    ENGINE_FAILED: "核查出错",
     "form.missing": "表卡漏填漏签",
     "form.invalid": "表卡填写不规范",
     "form.inconsistent": "表卡前后矛盾",
@@ -24,7 +28,7 @@ CATEGORIES: dict[str, str] = {
 
 # Rules may not use input.invalid or engine.failed: they are reserved for dossiers that cannot be read
 # and for households the engine failed on.
-RULE_CATEGORIES = tuple(name for name in CATEGORIES if name not in ("input.invalid", "engine.failed"))
+RULE_CATEGORIES = tuple(name for name in CATEGORIES if name not in (UNREADABLE, ENGINE_FAILED))
 
 # severity as written in a rule (Chinese or English) → the contract's word.
 SEVERITIES: dict[str, str] = {"高": "high", "中": "medium", "低": "low",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dangka.categories import UNREADABLE
+
 
 @dataclass(frozen=True)
 class Location:
@@ -40,7 +42,7 @@ class DangkaError(Exception):
 class InputError(DangkaError):
     """A dossier or registry file that cannot be read or does not fit the contract."""
 
-    code = "input.invalid"
+    code = UNREADABLE
 
 
 class UsageError(DangkaError):

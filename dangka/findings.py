@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from dangka.categories import UNREADABLE
 from dangka.engine.knowledge import Knowledge
 
 VERSION = 1
@@ -50,7 +51,7 @@ class Tally:
 
     def summary(self) -> dict:
         by_category = Counter(self.by_category)
-        by_category.update(error.get("category", "input.invalid") for error in self.errors)
+        by_category.update(error.get("category", UNREADABLE) for error in self.errors)
         return {
             "households": self.households,
             "with_findings": self.with_findings,

@@ -49,20 +49,11 @@ def household_entry(dossier: dict, source: str, result: HouseholdResult, knowled
     }
 
 
-ENGINE_FAILED = "engine.failed"
-
-
 def error_entry(loaded: Loaded) -> dict:
     location = loaded.error.location
     return {"source": location.file if location and location.file else loaded.source,
             "line": location.line if location and location.line else loaded.line,
-            "category": "input.invalid", "message": loaded.error.message}
-
-
-def failure_entry(source: str, line: int | None, household_id: object, error: EngineError) -> dict:
-    """A household the engine failed on: reported like an unreadable dossier, and the run goes on."""
-    return {"source": source, "line": line, "category": ENGINE_FAILED,
-            "message": f"户 {household_id} 未能核查：{error.message}"}
+            "category": loaded.error.code, "message": loaded.error.message}
 
 
 def build_graph(paths: Iterable[str], registry: dict | None) -> ResponsibilityGraph:
@@ -153,18 +144,20 @@ CACHE_COMMIT = 512   # cache entries written per commit
 LOAD_PART = 500   # households linked in one throwaway graph of pass 1 (about 1.5 MB; 2000 took 5 MB more at the peak)
 
 
-def checked_entry(engine: Engine, dossier: dict, source: str, links: dict) -> tuple[dict, HouseholdResult]:
-    """One household checked with its graph links: its findings entry, and the engine's result."""
-    result = engine.check(dossier, links)
-    return household_entry(dossier, source, result, engine.knowledge), result
+def checked_outcome(engine: Engine, index: int, dossier: dict, source: str, line: int | None,
+                    links: dict) -> Outcome:
+    """One household checked with its graph links: its entry and the engine's result, or, when the
+    engine failed on it, an error like an unreadable dossier's, so that the run goes on."""
+    try:
+        result = engine.check(dossier, links)
+    except EngineError as error:
+        return Outcome(index, error={"source": source, "line": line, "category": error.code,
+                                     "message": f"户 {dossier.get('id')} 未能核查：{error.message}"})
+    return Outcome(index, entry=household_entry(dossier, source, result, engine.knowledge), result=result)
 
 
 def _check_here(engine: Engine, work: _Work) -> Outcome:
-    try:
-        entry, result = checked_entry(engine, work.dossier, work.source, work.links)
-    except EngineError as error:
-        return Outcome(work.index, error=failure_entry(work.source, work.line, work.dossier.get("id"), error))
-    return Outcome(work.index, entry=entry, result=result)
+    return checked_outcome(engine, work.index, work.dossier, work.source, work.line, work.links)
 
 
 def _worker_check(work: _Work) -> Outcome:

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from dangka.engine.batch import Outcome, checked_entry, error_entry, failure_entry, household_loads
+from dangka.engine.batch import Outcome, checked_outcome, error_entry, household_loads
 from dangka.engine.cache import ResultCache, entry_key
 from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.knowledge import Knowledge
-from dangka.engine.run import Engine, EngineError
+from dangka.engine.run import Engine
 
 from dangka.errors import DangkaError, UsageError
 from dangka.i18n import tr
@@ -100,23 +100,20 @@ def partition_keys(partition: Partition, graph: ResponsibilityGraph, digest: str
 
 
 def check_partition(partition: Partition, graph: ResponsibilityGraph, spec: KnowledgeSpec,
-                    positions: list[int] | None) -> list[tuple[int, dict | None, dict | None]]:
-    """Pass 2 of a partition: (input index, entry, None) for the households at `positions` (all when None),
-    or (input index, None, error) for one the engine failed on."""
+                    positions: list[int] | None) -> list[Outcome]:
+    """Pass 2 of a partition: the outcomes of the households at `positions` (all when None), without
+    the engine's results (they hold whole households)."""
     chosen = range(len(partition.dossiers)) if positions is None else positions
-    entries = []
+    outcomes = []
     with _ENGINE_LOCK:
         engine = _engine(spec)
         for position in chosen:
             dossier = partition.dossiers[position]
-            try:
-                entry, _ = checked_entry(engine, dossier, partition.sources[position], graph.links(dossier))
-            except EngineError as error:
-                failure = failure_entry(partition.sources[position], None, dossier.get("id"), error)
-                entries.append((partition.indexes[position], None, failure))
-            else:
-                entries.append((partition.indexes[position], entry, None))
-    return entries
+            outcome = checked_outcome(engine, partition.indexes[position], dossier, partition.sources[position],
+                                      None, graph.links(dossier))
+            outcome.result = None
+            outcomes.append(outcome)
+    return outcomes
 
 
 # ---- on the client -----------------------------------------------------------------------------
@@ -207,19 +204,19 @@ def _run(client, paths, registry, spec: KnowledgeSpec, progress, cache: ResultCa
                 missing_keys[check] = keys
                 tasks.add(check)
         else:
-            entries = future.result()
+            outcomes = future.result()
             if cache is not None:
-                for key, (_, entry, _) in zip(missing_keys.pop(future), entries):
-                    if entry is not None:
-                        cache.put(key, entry)
+                for key, outcome in zip(missing_keys.pop(future), outcomes):
+                    if outcome.entry is not None:
+                        cache.put(key, outcome.entry)
                 cache.commit()
-            ordered.add(entries)
+            ordered.add(outcomes)
         future.release()
         yield from ordered.ready()
     yield from ordered.ready()
 
 
-def _lookup(cache: ResultCache, keyed: list[tuple[int, str, str]]) -> tuple[list[tuple[int, dict, None]], list[int], list[str]]:
+def _lookup(cache: ResultCache, keyed: list[tuple[int, str, str]]) -> tuple[list[Outcome], list[int], list[str]]:
     """The cached entries of a partition, and the positions and keys of the households to check."""
     hits, positions, keys = [], [], []
     for position, (index, source, key) in enumerate(keyed):
@@ -228,7 +225,7 @@ def _lookup(cache: ResultCache, keyed: list[tuple[int, str, str]]) -> tuple[list
             positions.append(position)
             keys.append(key)
         else:
-            hits.append((index, entry, None))
+            hits.append(Outcome(index, entry=entry))
     return hits, positions, keys
 
 
@@ -242,9 +239,9 @@ class _InputOrder:
         for outcome in errors:
             heapq.heappush(self.waiting, (outcome.index, outcome))
 
-    def add(self, entries: list[tuple[int, dict | None, dict | None]]) -> None:
-        for index, entry, error in entries:
-            heapq.heappush(self.waiting, (index, Outcome(index, entry=entry, error=error)))
+    def add(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            heapq.heappush(self.waiting, (outcome.index, outcome))
 
     def ready(self) -> Iterator[Outcome]:
         while self.waiting and self.waiting[0][0] == self.next_index:

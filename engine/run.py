@@ -10,6 +10,7 @@ import orjson
 from durable import engine as durable_engine
 
 from dangka import contract
+from dangka.categories import ENGINE_FAILED
 from dangka.dsl import ast
 from dangka.engine.compile import (DERIVED_FACT, FIRST_OF_VIEW, GO, POLICY_VALUE, SLOT_VALUE, CompiledRule,
                                    RulesetPlan, fact_value, key_source)
@@ -62,7 +63,7 @@ def _fact_keys(plan: RulesetPlan) -> list[tuple[str, _FactKeys]]:
 class EngineError(DangkaError):
     """The engine itself failed (durable_rules refused facts, or disagreed with the evaluator)."""
 
-    code = "engine"
+    code = ENGINE_FAILED
 
 
 class DurableFailure(EngineError):

@@ -225,8 +225,9 @@ def test_a_dask_partition_reports_the_household_the_engine_fails_on(overflowing,
     for dossier in dossiers:
         graph.add_household(dossier)
     spec = KnowledgeSpec((str(tmp_path / "rules"),), None, overflowing.digest)
-    (young_index, entry, no_error), (index, no_entry, error) = check_partition(
-        Partition("封丘县", [0, 1], ["a.yaml", "b.yaml"], dossiers), graph, spec, None)
+    (young_index, entry, no_error), (index, no_entry, error) = [
+        (outcome.index, outcome.entry, outcome.error)
+        for outcome in check_partition(Partition("封丘县", [0, 1], ["a.yaml", "b.yaml"], dossiers), graph, spec, None)]
     assert (young_index, index) == (0, 1) and no_error is None and no_entry is None
     assert entry["findings"] and error["category"] == "engine.failed" and error["source"] == "b.yaml"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from itertools import groupby
 
-from dangka.categories import CATEGORIES, SEVERITY_NAMES
+from dangka.categories import CATEGORIES, ENGINE_FAILED, SEVERITY_NAMES
 from dangka.i18n import tr
 
 _COLOURS = {"high": "\033[31m", "medium": "\033[33m", "low": "\033[36m", "bold": "\033[1m", "dim": "\033[2m"}
@@ -89,7 +89,7 @@ def _summary(document: dict, paint: Paint) -> str:
     summary = document["summary"]
     parts = [tr(f"共核查 {summary['households']} 户，{summary['with_findings']} 户有问题",
                 f"{summary['households']} households checked, {summary['with_findings']} with findings")]
-    failed = summary["by_category"].get("engine.failed", 0)
+    failed = summary["by_category"].get(ENGINE_FAILED, 0)
     unreadable = summary.get("errors", 0) - failed
     if unreadable:
         parts.append(tr(f"{unreadable} 份档案无法读取", f"{unreadable} unreadable"))
