@@ -66,10 +66,6 @@ class EngineError(DangkaError):
     code = ENGINE_FAILED
 
 
-class DurableFailure(EngineError):
-    """durable_rules itself failed part-way: its sessions may still hold some of the facts."""
-
-
 def _never_run(closure) -> None:
     """The action durable_rules asks every rule for; dangka takes the matches from the queue itself."""
     raise AssertionError("dangka runs no durable_rules action")
@@ -144,7 +140,7 @@ class _Rulesets:
                     firings.append((self.rule_of_action[action_name], matched))
                     message = durable_rules_engine.complete_and_start_action(handle, action)
         except durable_rules_engine.error as error:
-            raise _refused(error, facts) from None
+            raise self._failed(error, facts) from None
         return firings
 
     def retract(self, name: str, facts: list[dict]) -> None:
@@ -157,21 +153,21 @@ class _Rulesets:
         try:
             self._result(durable_rules_engine.retract_facts(self.rulesets[name]._handle, _encode(identities)), identities)
         except durable_rules_engine.error as error:
-            raise _refused(error, identities) from None
+            raise self._failed(error, identities) from None
 
-    @staticmethod
-    def _result(result: tuple, facts: list[dict]) -> None:
+    def _result(self, result: tuple, facts: list[dict]) -> None:
         # durable_rules answers 1 when no rule observes a fact and 2 when a fact is already known.
         if result[0] in (1, 2):
-            raise DurableFailure(tr(f"durable_rules 未能处理事实（代码 {result[0]}）：{_encode(facts)[:300]}",
-                                 f"durable_rules could not handle the facts (code {result[0]})"))
+            raise self._failed(f"代码 {result[0]}", facts)
 
-
-def _refused(error: Exception, facts: list[dict]) -> DurableFailure:
-    """durable_rules' own failure as a message: the knowledge base's rulesets are planned to keep its
-    limits (engine/alpha.py), so this is a fault of dangka, reported with what was being asserted."""
-    return DurableFailure(tr(f"推理引擎 durable_rules 出错（{error}），请将此消息报告给 dangka 的维护者：{_encode(facts)[:300]}",
-                          f"durable_rules failed ({error}); please report this to dangka's maintainers"))
+    def _failed(self, error: object, facts: list[dict]) -> EngineError:
+        """durable_rules failed part-way, its sessions may hold some of the facts: this process's later
+        households go to a fresh generation of the rulesets, and the failure becomes a message. The
+        rulesets are planned to keep durable_rules' limits (engine/alpha.py), so it is dangka's fault."""
+        if _HOSTS.get(self.knowledge.digest) is self:
+            _HOSTS[self.knowledge.digest] = _Rulesets(self.knowledge, self.generation + 1)
+        return EngineError(tr(f"推理引擎 durable_rules 出错（{error}），请将此消息报告给 dangka 的维护者：{_encode(facts)[:300]}",
+                                 f"durable_rules failed ({error}); please report this to dangka's maintainers"))
 
 
 @dataclass
@@ -325,21 +321,15 @@ class Engine:
                     compiled = self.knowledge.rules[rule_index]
                     if compiled.rule.conclude:
                         households[index].derived.add(compiled.rule.conclude)
-        except DurableFailure:
-            self._abandon(rulesets)
-            raise
         finally:
             # durable_rules 2.0.28 corrupts its heap in delete_state once a session has held joined
             # facts (a double free); retracting the households' facts empties the sessions
-            # instead, and they are reused, so live sessions never outnumber one batch.
+            # instead, and they are reused, so live sessions never outnumber one batch. Rulesets
+            # durable_rules failed in are left as they are: they have been replaced.
             if rulesets is self.rulesets:
-                try:
-                    for name in rulesets.names:
-                        if asserted[name]:
-                            rulesets.retract(name, asserted[name])
-                except DurableFailure:
-                    self._abandon(rulesets)
-                    raise
+                for name in rulesets.names:
+                    if asserted[name]:
+                        rulesets.retract(name, asserted[name])
         for index in active:
             results[index].derived = set(households[index].derived)
             self._findings(households[index], firings[index], results[index])
@@ -349,12 +339,6 @@ class Engine:
     def rulesets(self) -> _Rulesets:
         """This process's rulesets of the knowledge base (shared by its engines)."""
         return _HOSTS[self.knowledge.digest]
-
-    def _abandon(self, rulesets: _Rulesets) -> None:
-        """After durable_rules failed part-way, later households go to fresh rulesets: the failed
-        ones' sessions may hold facts that would join the next household's."""
-        if _HOSTS.get(self.knowledge.digest) is rulesets:
-            _HOSTS[self.knowledge.digest] = _Rulesets(self.knowledge, rulesets.generation + 1)
 
     def _stratum_facts(self, household: Household, plan: RulesetPlan, sid: str, stratum: int,
                        sent_derived: set[str], slots: dict[str, dict[str, bool]]) -> list[dict]:
