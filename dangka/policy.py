@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from importlib.resources import files as package_files
@@ -259,13 +259,10 @@ class Table:
         Absent optional cells are None, lists are tuples. A run holds a few (year, province) pairs
         and every household asks: each is resolved once.
         """
-        found = self._in_force.get((year, province))
-        if found is None:
-            found = self._in_force[(year, province)] = MappingProxyType({
-                row: MappingProxyType({column: _frozen(self.lookup(row, column, year, province)[0])
-                                       for column in self.columns})
-                for row in self.rows})
-        return found
+        return _once_per_year_and_province(self._in_force, year, province, lambda: {
+            row: MappingProxyType({column: _frozen(self.lookup(row, column, year, province)[0])
+                                   for column in self.columns})
+            for row in self.rows})
 
     def reference(self, row_key: str, province: str | None = None) -> str:
         """The source of a row (the province's variant when it has one)."""
@@ -328,19 +325,13 @@ class Policies:
 
         A run holds a few (year, province) pairs and every household asks: each is resolved once.
         """
-        found = self._resolved.get((year, province))
-        if found is None:
-            found = self._resolved[(year, province)] = MappingProxyType(
-                {key: parameter.value(year, province)[0] for key, parameter in self.parameters.items()})
-        return found
+        return _once_per_year_and_province(self._resolved, year, province, lambda: {
+            key: parameter.value(year, province)[0] for key, parameter in self.parameters.items()})
 
     def tables_in_force(self, year: int | None, province: str | None) -> Mapping[str, Mapping[str, Mapping]]:
         """Every table's cells in force for a year and province (Table.in_force), by table key (read-only, shared)."""
-        found = self._tables_in_force.get((year, province))
-        if found is None:
-            found = self._tables_in_force[(year, province)] = MappingProxyType(
-                {key: table.in_force(year, province) for key, table in self.tables.items()})
-        return found
+        return _once_per_year_and_province(self._tables_in_force, year, province, lambda: {
+            key: table.in_force(year, province) for key, table in self.tables.items()})
 
 
 def default_directory() -> Path:
@@ -377,6 +368,16 @@ def _regional_row(row: dict, province: str | None) -> dict | None:
 def _copy(value: object) -> object:
     # Lists are handed out as fresh copies so a caller cannot change the loaded policy.
     return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def _once_per_year_and_province(cache: dict, year: int | None, province: str | None,
+                                make: Callable[[], dict]) -> Mapping:
+    """What `make` gives for a year and province, made once and shared read-only: a run holds a few
+    (year, province) pairs, and every household asks."""
+    found = cache.get((year, province))
+    if found is None:
+        found = cache[(year, province)] = MappingProxyType(make())
+    return found
 
 
 def _frozen(value: object) -> object:
