@@ -167,7 +167,7 @@ class _Rulesets:
         if _HOSTS.get(self.knowledge.digest) is self:
             _HOSTS[self.knowledge.digest] = _Rulesets(self.knowledge, self.generation + 1)
         return EngineError(tr(f"推理引擎 durable_rules 出错（{error}），请将此消息报告给 dangka 的维护者：{_encode(facts)[:300]}",
-                                 f"durable_rules failed ({error}); please report this to dangka's maintainers"))
+                              f"durable_rules failed ({error}); please report this to dangka's maintainers"))
 
 
 @dataclass
