@@ -485,6 +485,7 @@ def _parse_json(text: str, shared_texts: bool = False) -> tuple[object, dict[str
     if not text.strip():
         return None, {}
     data = _json_value(text, first_line=1, object_pairs_hook=_with_shared_texts if shared_texts else None)
+    _refuse_lone_surrogates(text, data, first_line=1)
     lines: dict[str, list[int] | int] = {"": _line_at(text, len(text) - len(text.lstrip()))}
     if isinstance(data, dict):
         for key, starts in _json_item_starts(text).items():
@@ -526,6 +527,36 @@ def _json_value(text: str, first_line: int, object_pairs_hook=None) -> object:
         raise _Refused(_too_deep_message(), first_line) from None
     except ValueError:
         raise _Refused(_unreadable_value_message("JSON"), first_line) from None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _refuse_lone_surrogates(text: str, value: object, first_line: int) -> None:
+    """Refuse JSON whose \\u escapes leave half of a surrogate pair (such as "\\ud800"): the json module
+    reads it, but the string is not text, and nothing after can write it (orjson and UTF-8 refuse it)."""
+    if "\\u" not in text or not _SURROGATE_ESCAPE.search(text):
+        return
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return
+    except UnicodeEncodeError:
+        pass
+    line, escape = first_line, ""
+    paired_until = -1
+    for match in _SURROGATE_ESCAPE.finditer(text):
+        if match.start() < paired_until:
+            continue
+        high = match.group()[3].lower() in "89ab"
+        following = _SURROGATE_ESCAPE.match(text, match.end())
+        if high and following and following.group()[3].lower() in "cdef":
+            paired_until = following.end()
+            continue
+        line, escape = first_line + text.count("\n", 0, match.start()), match.group()
+        break
+    raise _Refused(tr(f"第 {line} 行的文字含有不成对的 Unicode 代理项转义 {escape}，不是有效的文字",
+                      f"line {line}: a string holds an unpaired Unicode surrogate escape {escape}; not valid text"),
+                   line)
 
 
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
@@ -722,6 +753,7 @@ def _json_line(raw: bytes, line_number: int) -> tuple[object, str | None]:
     try:
         text = _decode(raw, first_line=line_number).strip()
         candidate = _json_value(text, first_line=line_number)
+        _refuse_lone_surrogates(text, candidate, first_line=line_number)
         # JSON has no aliases, so its text bounds its size; only the depth can be hostile, and a
         # text with fewer brackets than MAX_DEPTH cannot nest that deep (a dossier has about 45).
         if text.count("{") + text.count("[") >= MAX_DEPTH:

@@ -449,3 +449,22 @@ def test_json_texts_orjson_would_read_differently_are_read_by_the_json_module(te
     read = _json_value(text, first_line=1)
     assert json.dumps(read) == json.dumps(json.loads(text))
     assert [type(item) for item in read.values()] == [type(item) for item in json.loads(text).values()]
+
+
+def test_a_lone_surrogate_escape_refuses_its_dossier_and_a_pair_is_text(tmp_path):
+    lines = [_minimal_line(1), _minimal_line(2).replace(b'"id": "', b'"id": "\\ud800'),
+             _minimal_line(3).replace(b'"id": "', b'"id": "\\ud83d\\ude00'), _minimal_line(4)]
+    path = tmp_path / "surrogates.jsonl"
+    path.write_bytes(b"".join(lines))
+    loaded = list(iter_dossiers([str(path)]))
+    assert [item.error is None for item in loaded] == [True, False, True, True]
+    assert loaded[1].error.message == "第 2 行的文字含有不成对的 Unicode 代理项转义 \\ud800，不是有效的文字"
+    assert loaded[2].dossier["id"].startswith("😀")
+
+
+def test_a_lone_surrogate_escape_in_a_json_document_names_its_line(tmp_path):
+    path = tmp_path / "one.json"
+    path.write_text('{\n "id": "HN-1",\n "note": "\\udc00"\n}\n', encoding="utf-8")
+    (item,) = iter_dossiers([str(path)])
+    assert item.error is not None and item.error.location.line == 3
+    assert "\\udc00" in item.error.message
