@@ -127,11 +127,27 @@ def test_rulesets_the_model_accepts_never_overflow_durable_rules():
     assert accepted > 1000
 
 
+def _age_knowledge(folder, rules: list[tuple[str, str, int]]) -> Knowledge:
+    """Knowledge of rules "对每个 成员 如果 成员.年龄 <op> <n>", one per (rule id, op, n), written in `folder`."""
+    folder.mkdir(exist_ok=True)
+    (folder / "age.rules").write_text("\n".join(
+        f'规则 {rule_id} "年龄与 {n} 岁比较"\n  类别 form.inconsistent\n  严重程度 低\n  依据 "测试"\n'
+        f'  对每个 成员\n  如果 成员.年龄 {op} {n}\n' for rule_id, op, n in rules), encoding="utf-8")
+    return Knowledge.load([folder])
+
+
+@pytest.fixture
+def overflowing(tmp_path, monkeypatch):
+    """Knowledge planned without the stack bound: eighty age rules in one ruleset overflow on anyone over 32."""
+    monkeypatch.setattr(alpha, "STACK_LIMIT", 10_000)
+    knowledge = _age_knowledge(tmp_path / "rules", [(f"GEN-B{len(op)}-{n:03d}", op, n)
+                                                    for n in range(40) for op in (">", ">=")])
+    assert len(knowledge.plans) == 1
+    return knowledge
+
+
 def test_the_planner_cuts_many_similar_rules_into_rulesets_that_run(tmp_path, clean_dossier):
-    rules = [f'规则 GEN-A-{n:03d} "年龄超过 {n} 岁"\n  类别 form.inconsistent\n  严重程度 低\n  依据 "测试"\n'
-             f'  对每个 成员\n  如果 成员.年龄 > {n}\n' for n in reversed(range(70))]
-    (tmp_path / "age.rules").write_text("\n".join(rules), encoding="utf-8")
-    knowledge = Knowledge.load([tmp_path])
+    knowledge = _age_knowledge(tmp_path / "rules", [(f"GEN-A-{n:03d}", ">", n) for n in reversed(range(70))])
     assert len(knowledge.plans) == 2
     assert all(plan.network.stack() <= STACK_LIMIT for plan in knowledge.plans)
     engine = Engine(knowledge)
@@ -144,14 +160,10 @@ def test_the_planner_cuts_many_similar_rules_into_rulesets_that_run(tmp_path, cl
     assert fired == {f"GEN-A-{n:03d}" for n in range(min(oldest, 70))}
 
 
-def test_a_failure_of_durable_rules_is_a_message_not_a_traceback(tmp_path, clean_dossier, monkeypatch):
+def test_a_failure_of_durable_rules_is_a_message_not_a_traceback(overflowing, clean_dossier):
     from dangka.engine.run import EngineError
-    # Planned without the stack bound, seventy age rules share one ruleset and overflow durable_rules.
-    monkeypatch.setattr(alpha, "STACK_LIMIT", 10_000)
-    rules = [f'规则 GEN-B{len(op)}-{n:03d} "年龄不小于 {n} 岁"\n  类别 form.inconsistent\n  严重程度 低\n  依据 "测试"\n'
-             f'  对每个 成员\n  如果 成员.年龄 {op} {n}\n' for n in range(40) for op in (">", ">=")]
-    (tmp_path / "age.rules").write_text("\n".join(rules), encoding="utf-8")
-    knowledge = Knowledge.load([tmp_path])
+    # Planned without the stack bound, the eighty age rules share one ruleset and overflow durable_rules.
+    knowledge = overflowing
     assert len(knowledge.plans) == 1
     with pytest.raises(EngineError, match="推理引擎 durable_rules 出错.*303"):
         Engine(knowledge).check(clean_dossier)
@@ -164,19 +176,6 @@ def _young(dossier: dict) -> dict:
     for member in young["members"]:
         member["id_number"] = member["id_number"][:6] + "2010" + member["id_number"][10:]
     return young
-
-
-@pytest.fixture
-def overflowing(tmp_path, monkeypatch):
-    """Knowledge planned without the stack bound: eighty age rules in one ruleset overflow on anyone over 32."""
-    monkeypatch.setattr(alpha, "STACK_LIMIT", 10_000)
-    rules = [f'规则 GEN-B{len(op)}-{n:03d} "年龄不小于 {n} 岁"\n  类别 form.inconsistent\n  严重程度 低\n  依据 "测试"\n'
-             f'  对每个 成员\n  如果 成员.年龄 {op} {n}\n' for n in range(40) for op in (">", ">=")]
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "age.rules").write_text("\n".join(rules), encoding="utf-8")
-    knowledge = Knowledge.load([tmp_path / "rules"])
-    assert len(knowledge.plans) == 1
-    return knowledge
 
 
 def test_after_durable_rules_failed_the_next_household_is_checked_on_fresh_rulesets(overflowing, clean_dossier):
