@@ -212,7 +212,7 @@ def test_check_reports_the_failed_household_and_exits_1(overflowing, clean_dossi
     path.write_text("\n".join(json.dumps(item, ensure_ascii=False, default=str) for item in lines) + "\n", encoding="utf-8")
     assert main(["check", str(path), "--rules", str(tmp_path / "rules"), "--jobs", "1"]) == 1
     out = capsys.readouterr().out
-    assert f"{path}:2：户 {clean_dossier['id']} 未能核查：推理引擎 durable_rules 出错" in out
+    assert f"■ 未能核查的档案\n  ✗ {path}:2：[核查出错] 户 {clean_dossier['id']} 未能核查：推理引擎 durable_rules 出错" in out
     assert "共核查 1 户，1 户有问题；1 户核查出错" in out and "核查出错 1" in out
 
 

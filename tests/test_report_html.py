@@ -185,7 +185,7 @@ def test_ranking_table_only_with_grades(report):
 
 def test_unreadable_dossiers_are_listed(report):
     tables = tables_of(render_html(report))
-    assert tables["无法读取的档案"][1] == ["data/lankao/broken.yaml", "12", "YAML 格式错误：第 12 行缺少冒号"]
+    assert tables["未能核查的档案"][1] == ["data/lankao/broken.yaml", "12", "档案无法读取", "YAML 格式错误：第 12 行缺少冒号"]
 
 
 def test_empty_report_renders():

@@ -34,7 +34,7 @@ def rows_of(sheet) -> list[tuple]:
 
 
 def test_sheets_in_order(report, tmp_path):
-    assert written(report, tmp_path, grades=grade(report)).sheetnames == ["问题清单", "汇总", "评比", "无法读取的档案"]
+    assert written(report, tmp_path, grades=grade(report)).sheetnames == ["问题清单", "汇总", "评比", "未能核查的档案"]
     report["errors"] = []
     assert written(report, tmp_path).sheetnames == ["问题清单", "汇总"]
 
@@ -108,8 +108,9 @@ def test_ranking_sheet(report, tmp_path):
 
 
 def test_unreadable_dossiers_sheet(report, tmp_path):
-    rows = rows_of(written(report, tmp_path)["无法读取的档案"])
-    assert rows[1] == ("data/lankao/broken.yaml", 12, "YAML 格式错误：第 12 行缺少冒号")
+    rows = rows_of(written(report, tmp_path)["未能核查的档案"])
+    assert rows[0] == ("文件", "行", "类别", "说明")
+    assert rows[1] == ("data/lankao/broken.yaml", 12, "档案无法读取", "YAML 格式错误：第 12 行缺少冒号")
 
 
 def all_text(workbook: openpyxl.Workbook) -> str:

@@ -92,7 +92,7 @@ def test_streamed_text_is_the_rendered_report_for_input_grouped_by_village(capsy
     expected = render_text(masked_report(collected(run_folder, knowledge)))
     code, out, _ = check(capsys, str(run_folder), "--jobs", "1")
     assert code == 1 and out == expected
-    assert "共核查 60 户" in out and "无法读取的档案" in out
+    assert "共核查 60 户" in out and "未能核查的档案" in out
 
 
 def test_streamed_file_is_replaced_whole(capsys, run_folder, tmp_path):

@@ -22,6 +22,18 @@ def category_name(category: str) -> str:
     return CATEGORIES.get(category, category)
 
 
+# The errors list holds dossiers that could not be read and households the engine failed on:
+# neither was checked, so the reports list them together and name each one's category.
+ERRORS_TITLE = "未能核查的档案"
+ERRORS_HEAD = ["文件", "行", "类别", "说明"]
+
+
+def error_rows(report: dict) -> list[list[object]]:
+    """The report's errors as rows under ERRORS_HEAD."""
+    return [[error.get("source", ""), error.get("line"), category_name(error.get("category", "")), error.get("message", "")]
+            for error in report.get("errors", [])]
+
+
 def severity_name(severity: str) -> str:
     return SEVERITY_NAMES.get(severity, severity)
 

@@ -8,11 +8,14 @@ from html import escape
 from importlib.resources import files
 
 from dangka.report import (
+    ERRORS_HEAD,
+    ERRORS_TITLE,
     REGION_LEVEL_NAMES,
     REGION_LEVELS,
     SEVERITIES,
     categories_present,
     category_name,
+    error_rows,
     findings_of,
     format_value,
     masked_report,
@@ -37,7 +40,7 @@ def render_html(report: dict, *, mask: bool = True, grades: dict | None = None) 
             _summary_section(report),
             _ranking_section(grades) if grades else "",
             _households_section(report),
-            _errors_section(report.get("errors", [])),
+            _errors_section(report),
         ]
     )
     # Only this page's own style and script may run: even if a name in the data slipped
@@ -74,10 +77,10 @@ def _overview(report: dict, ranked: bool) -> str:
     return (
         "<header>\n<h1>档卡核查报告</h1>\n"
         f'<p class="lead">核查 <b>{len(households)}</b> 户，有问题 <b>{with_findings}</b> 户，'
-        f"问题 <b>{findings}</b> 条；无法读取的档案 <b>{errors}</b> 份。</p>\n{knowledge_line}\n"
+        f"问题 <b>{findings}</b> 条；{ERRORS_TITLE} <b>{errors}</b> 份。</p>\n{knowledge_line}\n"
         '<nav><a href="#summary">汇总</a>'
         + ('<a href="#ranking">评比</a>' if ranked else "")
-        + '<a href="#households">各户问题</a><a href="#errors">无法读取的档案</a></nav>\n</header>\n'
+        + f'<a href="#households">各户问题</a><a href="#errors">{ERRORS_TITLE}</a></nav>\n</header>\n'
     )
 
 
@@ -269,12 +272,12 @@ def _recommendations(recommendations: list[dict]) -> str:
     return f'<div class="recommendations"><h4>建议帮扶措施</h4><ul>{items}</ul></div>\n'
 
 
-def _errors_section(errors: list[dict]) -> str:
-    if not errors:
-        return '<section id="errors">\n<h2>无法读取的档案</h2>\n<p class="empty">无。</p>\n</section>\n'
-    rows = [[error.get("source", ""), error.get("line") or "", error.get("message", "")] for error in errors]
+def _errors_section(report: dict) -> str:
+    rows = [[source, line or "", category, message] for source, line, category, message in error_rows(report)]
+    if not rows:
+        return f'<section id="errors">\n<h2>{ERRORS_TITLE}</h2>\n<p class="empty">无。</p>\n</section>\n'
     return (
-        '<section id="errors">\n<h2>无法读取的档案</h2>\n'
-        + _table(["文件", "行", "说明"], rows, numeric_from=3, label_class="text")
+        f'<section id="errors">\n<h2>{ERRORS_TITLE}</h2>\n'
+        + _table(ERRORS_HEAD, rows, numeric_from=len(ERRORS_HEAD), label_class="text")
         + "</section>\n"
     )

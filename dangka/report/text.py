@@ -7,6 +7,7 @@ from itertools import groupby
 
 from dangka.categories import CATEGORIES, ENGINE_FAILED, SEVERITY_NAMES
 from dangka.i18n import tr
+from dangka.report import ERRORS_TITLE, error_rows
 
 _COLOURS = {"high": "\033[31m", "medium": "\033[33m", "low": "\033[36m", "bold": "\033[1m", "dim": "\033[2m"}
 _RESET = "\033[0m"
@@ -40,10 +41,10 @@ def render_text(document: dict, colour: bool = False) -> str:
             lines.extend(household_lines(entry, paint))
         lines.append("")
     if document["errors"]:
-        lines.append(paint("bold", tr("■ 无法读取的档案", "■ Unreadable dossiers")))
-        for error in document["errors"]:
-            where = error["source"] + (f":{error['line']}" if error.get("line") else "")
-            lines.append(f"  {paint('high', '✗')} {where}：{error['message']}")
+        lines.append(paint("bold", tr(f"■ {ERRORS_TITLE}", "■ Dossiers not checked")))
+        for source, line, category, message in error_rows(document):
+            where = source + (f":{line}" if line else "")
+            lines.append(f"  {paint('high', '✗')} {where}：[{category}] {message}")
         lines.append("")
     lines.append(_summary(document, paint))
     return "\n".join(lines) + "\n"

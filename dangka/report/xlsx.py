@@ -16,10 +16,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 from dangka.i18n import display_width
 from dangka.output import write_atomic
 from dangka.report import (
+    ERRORS_HEAD,
+    ERRORS_TITLE,
     REGION_LEVEL_NAMES,
     REGION_LEVELS,
     categories_present,
     category_name,
+    error_rows,
     evidence_text,
     findings_of,
     masked_report,
@@ -49,8 +52,7 @@ def write_xlsx(report: dict, path: str, *, mask: bool = True, grades: dict | Non
     if grades:
         _ranking_sheet(workbook.create_sheet("评比"), grades)
     if report.get("errors"):
-        rows = [[error.get("source", ""), error.get("line"), error.get("message", "")] for error in report["errors"]]
-        fill_sheet(workbook.create_sheet("无法读取的档案"), ["文件", "行", "说明"], rows)
+        fill_sheet(workbook.create_sheet(ERRORS_TITLE), ERRORS_HEAD, error_rows(report))
     save_atomic(workbook, path)
 
 
