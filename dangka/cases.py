@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
 from dangka.engine.batch import recommendations_for
 from dangka.engine.graph import ResponsibilityGraph
 from dangka.engine.knowledge import Knowledge
 from dangka.engine.run import Engine, HouseholdResult
-from dangka.errors import DangkaError, Location
+from dangka.errors import DangkaError, InputError, Location
 from dangka.i18n import tr
-from dangka.load import iter_dossiers, load_registry
+from dangka.load import iter_dossiers, load_registry, load_yaml_document
 
 CASE_KEYS = {"title", "story", "dossier", "dossier_file", "dossiers", "registry", "registry_file", "expect",
              "expect_households", "topic", "training"}
@@ -89,9 +88,10 @@ def load_case(path: Path) -> Case:
     """One case file; raises CaseError naming the file when it does not fit the schema."""
     where = Location(str(path))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise CaseError(tr(f"案例文件无法读取：{error}", f"case file cannot be read: {error}"), where) from None
+        data = load_yaml_document(str(path))
+    except InputError as error:
+        raise CaseError(tr(f"案例文件无法读取：{error.message}", f"case file cannot be read: {error.message}"),
+                        error.location) from None
     if not isinstance(data, dict) or "title" not in data:
         raise CaseError(tr("案例文件应是含 title 的映射", "a case file is a mapping with a title"), where)
     unknown = set(data) - CASE_KEYS

@@ -25,6 +25,7 @@ except ImportError:  # PyYAML built without libyaml: the pure-Python parser does
 from dangka.contract import structure_errors
 from dangka.errors import InputError, Location
 from dangka.i18n import tr
+from dangka.yamltext import SURROGATE_PROBLEM, refuse_surrogates
 
 MIB = 1024 * 1024
 # A whole YAML or JSON file is parsed in memory. YAML nodes are composed, resolved and constructed
@@ -67,6 +68,15 @@ class _Refused(Exception):
 
 # ---------------------------------------------------------------------------------------------
 # Public API
+
+
+def load_yaml_document(path: str) -> object:
+    """One YAML file with the dossiers' guards (size, encoding, nesting, merge bombs, text that is not
+    text); raises InputError naming the file and line."""
+    try:
+        return _read_document(path, "yaml")[0]
+    except _Refused as refused:
+        raise InputError(refused.message, Location(path, refused.line)) from None
 
 
 def iter_dossiers(paths: Iterable[str], *, check_repeats: bool = True) -> Iterator[Loaded]:
@@ -333,6 +343,7 @@ def _decode(data: bytes, first_line: int = 1) -> str:
             f"the file is not UTF-8: undecodable bytes on line {line} (save GBK files as UTF-8)"), line) from None
 
 
+@refuse_surrogates
 class _BoundedLoader(yaml.SafeLoader):
     """yaml.SafeLoader with limits on nesting depth and on mappings grown by merge keys.
 
@@ -430,6 +441,8 @@ _YAML_PROBLEMS = (
     ("expected <block end>", "缩进不一致", "inconsistent indentation"),
     ("could not determine a constructor", "含有不支持的 YAML 标签（出于安全不解析任何“!!”类型标签）",
      "unsupported YAML tag (tags are never executed)"),
+    (SURROGATE_PROBLEM, "的文字含有 Unicode 代理项转义（如 \\ud800），不是有效的文字",
+     "a string holds a Unicode surrogate escape (such as \\ud800); not valid text"),
     ("found unhashable key", "映射的键不能是列表或映射", "a mapping key may not be a list or a mapping"),
     ("expected a single document", "文件含有多个 YAML 文档（---）；请每个文件一个文档，多户用 households 列表",
      "several YAML documents (---) in one file; use one document with a households list"),

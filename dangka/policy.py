@@ -16,6 +16,7 @@ import yaml
 
 from dangka.errors import DangkaError, Location
 from dangka.i18n import tr
+from dangka.yamltext import SURROGATE_PROBLEM, refuse_surrogates
 
 TYPES = ("num", "int", "bool", "str", "list")
 
@@ -69,6 +70,7 @@ class _Seq(list):
     line: int = 0
 
 
+@refuse_surrogates
 class _LineLoader(yaml.SafeLoader):
     """Safe loader that records line numbers and refuses duplicate keys (PyYAML keeps the last)."""
 
@@ -426,6 +428,7 @@ _YAML_PROBLEMS = (
     ("found character '\\t'", "含有制表符 Tab，请改用空格缩进"),
     ("could not determine a constructor", "使用了不允许的 YAML 标签（只接受普通的映射、列表和值）"),
     ("found undefined alias", "引用了未定义的锚点"),
+    (SURROGATE_PROBLEM, "文字含有 Unicode 代理项转义（如 \\ud800），不是有效的文字"),
 )
 
 

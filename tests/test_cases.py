@@ -50,6 +50,15 @@ def test_bad_case_files_are_reported_with_their_file(tmp_path):
     unknown.write_text("title: t\nexpect: {clean: true}\nstroy: 拼错\ndossier: {id: X}\n", encoding="utf-8")
     with pytest.raises(CaseError, match="stroy"):
         load_case(unknown)
+    surrogate = tmp_path / "surrogate.yaml"
+    surrogate.write_text('title: t\nexpect: {clean: true}\nstory: "\\ud800"\ndossier: {id: X}\n', encoding="utf-8")
+    with pytest.raises(CaseError, match="案例文件无法读取：YAML 格式错误：第 3 行的文字含有 Unicode 代理项转义") as caught:
+        load_case(surrogate)
+    assert caught.value.location.line == 3
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("title: t\nexpect: {clean: true}\nstory: " + "[" * 20_000 + "]" * 20_000 + "\n", encoding="utf-8")
+    with pytest.raises(CaseError, match="数据嵌套过深"):
+        load_case(deep)
 
 
 def test_failures_say_file_case_and_what_differed(tmp_path, capsys, examples_dir, sample_rules_dir):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import signal
 import tracemalloc
 from pathlib import Path
@@ -468,3 +469,14 @@ def test_a_lone_surrogate_escape_in_a_json_document_names_its_line(tmp_path):
     (item,) = iter_dossiers([str(path)])
     assert item.error is not None and item.error.location.line == 3
     assert "\\udc00" in item.error.message
+
+
+@pytest.mark.parametrize("parser", ["libyaml", "pure Python"])
+@pytest.mark.parametrize("escape", ["\\ud800", "\\ud83d\\ude00", "\\U0000dfff"])
+def test_a_surrogate_escape_in_yaml_refuses_its_dossier_with_either_parser(tmp_path, monkeypatch, parser, escape):
+    # PyYAML's own scanner reads these escapes into strings nothing can write; libyaml refuses them.
+    if parser == "pure Python":
+        monkeypatch.setattr("dangka.load._LibyamlParser", None)
+    path = tmp_path / "one.yaml"
+    path.write_text(f'id: HN-1\nhead:\n  name: "{escape}张三"\n', encoding="utf-8")
+    pinned(only_error(load(path)), re.escape("one.yaml:3: input.invalid: YAML 格式错误：第 3 行的文字含有 Unicode 代理项转义（如 \\ud800），不是有效的文字"))

@@ -627,6 +627,14 @@ MALFORMED = {
         9,
         "（江西省）缺少出处 reference",
     ),
+    # PyYAML's scanner, which reads the policy files, would take the escape into a string no report can write.
+    "surrogate escape in a string": (
+        {**GOOD_TABLES, "measures.yaml": GOOD_TABLES["measures.yaml"].replace(
+            "reference: 国卫财务发〔2016〕26号}", 'reference: "\\ud800国卫财务发〔2016〕26号"}')},
+        "measures.yaml",
+        9,
+        r"YAML 格式错误：文字含有 Unicode 代理项转义（如 \\ud800），不是有效的文字",
+    ),
 }
 
 
