@@ -149,13 +149,23 @@ def test_thresholds_out_of_order_are_refused(policy_copy):
 
 def test_broken_yaml_names_the_line(policy_copy):
     (policy_copy / "grading.yaml").write_text("grading_weight_high:\n  values: [\n", encoding="utf-8")
-    with pytest.raises(GradingPolicyError, match="不是有效的 YAML") as caught:
+    with pytest.raises(GradingPolicyError, match="评比计分文件无法读取：YAML 格式错误：第 2 行") as caught:
         load_grading_policy(policy_copy)
-    assert caught.value.location.line == 3
+    assert caught.value.location.line == 2
+
+
+@pytest.mark.parametrize("text, message", [
+    ("grading_weight_high: " + "[" * 20_000 + "]" * 20_000 + "\n", "数据嵌套过深"),
+    ('grading_weight_high:\n  reference: "\\ud800"\n', "第 2 行的文字含有 Unicode 代理项转义"),
+])
+def test_hostile_yaml_is_refused_with_a_message(policy_copy, text, message):
+    (policy_copy / "grading.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(GradingPolicyError, match=f"评比计分文件无法读取：.*{message}"):
+        load_grading_policy(policy_copy)
 
 
 def test_missing_file_is_reported(tmp_path):
-    with pytest.raises(GradingPolicyError, match="无法读取评比计分文件"):
+    with pytest.raises(GradingPolicyError, match="评比计分文件无法读取：无法读取文件"):
         load_grading_policy(tmp_path)
 
 

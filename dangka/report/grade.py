@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from dangka.errors import DangkaError, Location
+from dangka.errors import DangkaError, InputError, Location
+from dangka.load import load_yaml_document
 from dangka.report import SEVERITIES, RegionSummary, summarize
 
 GRADING_FILE = "grading.yaml"
@@ -96,14 +97,10 @@ def load_grading_policy(policy_dir: str | Path | None = None, year: int | None =
     directory = Path(policy_dir) if policy_dir is not None else Path(str(files("dangka.knowledge") / "policies"))
     path = directory / GRADING_FILE
     try:
-        text = path.read_text(encoding="utf-8")
-        document = yaml.safe_load(text)
-        key_lines = _key_lines(text)
-    except (OSError, UnicodeDecodeError) as error:
-        raise GradingPolicyError(f"无法读取评比计分文件：{error}", Location(str(path))) from error
-    except yaml.YAMLError as error:
-        line = error.problem_mark.line + 1 if getattr(error, "problem_mark", None) else None
-        raise GradingPolicyError("评比计分文件不是有效的 YAML", Location(str(path), line)) from error
+        document = load_yaml_document(str(path))
+    except InputError as error:
+        raise GradingPolicyError(f"评比计分文件无法读取：{error.message}", error.location) from None
+    key_lines = _key_lines(path.read_text(encoding="utf-8"))
     if not isinstance(document, dict):
         raise GradingPolicyError("评比计分文件应为“参数名: 参数”的映射", Location(str(path), 1))
     values = {}
