@@ -653,8 +653,9 @@ def _unreadable_value_message(kind: str) -> str:
 
 
 def _too_deep_message() -> str:
-    return tr(f"数据嵌套过深（超过 {MAX_DEPTH} 层）或含有循环引用，不像户档案",
-              f"data nested more than {MAX_DEPTH} levels deep or cyclic; not a dossier")
+    # The registry, case files and grading.yaml are read with the same guards: the message names no kind of file.
+    return tr(f"数据嵌套过深（超过 {MAX_DEPTH} 层）或含有循环引用",
+              f"data nested more than {MAX_DEPTH} levels deep or cyclic")
 
 
 def _bomb_message() -> str:
