@@ -122,6 +122,40 @@ def test_usage_errors_exit_2(capsys, tmp_path):
     assert stop.value.code == 2
 
 
+def _inputs_and_their_bytes(examples_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(examples_dir, data)
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rule_file = rules / "one.rules"
+    rule_file.write_text('规则 X-001 "户主未填"\n  类别 form.missing\n  严重程度 低\n  依据 "测试"\n  如果 户.户主姓名 为空\n',
+                         encoding="utf-8")
+    return data, rules, {path: path.read_bytes() for path in [*data.iterdir(), rule_file]}
+
+
+@pytest.mark.parametrize("command", ["check", "explain"])
+def test_an_output_file_that_is_an_input_is_refused_and_left_as_it_was(capsys, examples_dir, tmp_path, command):
+    data, rules, before = _inputs_and_their_bytes(examples_dir, tmp_path)
+    dossier = data / "cooking.yaml"
+    for out, given in [(dossier, dossier), (dossier, data), (data / "registry.yaml", dossier),
+                       (rules / "one.rules", dossier), (rules / "one.rules", data)]:
+        args = [command, str(given), "--out", str(out), "--rules", str(rules)]
+        if command == "explain" and given == data:
+            args += ["--household", "HN-410727-0101-001"]
+        if out.name == "registry.yaml":
+            args += ["--registry", str(out)]
+        assert main(args) == 2, (out, given)
+        assert f"输出文件 {out} 是本次核查的输入文件，dangka 从不改写输入" in capsys.readouterr().err
+    assert {path: path.read_bytes() for path in before} == before
+
+
+def test_an_output_file_beside_the_inputs_is_written(capsys, examples_dir, tmp_path):
+    data, rules, before = _inputs_and_their_bytes(examples_dir, tmp_path)
+    assert main(["check", str(data), "--out", str(data / "report.txt"), "--rules", str(rules), "--jobs", "1"]) == 0
+    assert "共核查 2 户" in (data / "report.txt").read_text(encoding="utf-8")
+    assert {path: path.read_bytes() for path in before} == before
+
+
 def test_broken_rules_exit_2_with_file_and_line(capsys, examples_dir, tmp_path):
     rules = tmp_path / "bad.rules"
     rules.write_text('规则 A-1 "t"\n  乱码 !!\n', encoding="utf-8")

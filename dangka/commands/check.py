@@ -14,6 +14,7 @@ from dangka.commands.common import (
     Progress,
     add_knowledge_arguments,
     load_knowledge,
+    refuse_overwriting_inputs,
     registry_for,
     require_paths,
 )
@@ -59,6 +60,7 @@ def add_arguments(name: str, parser) -> None:
 
 def run(args) -> int:
     require_paths(args.paths)
+    refuse_overwriting_inputs(args.out, args, args.paths)
     if args.format == "xlsx" and not args.out:
         raise UsageError(tr("xlsx 格式需要用 --out 指定文件", "--format xlsx needs --out FILE"))
     if args.scheduler and args.engine != "dask":

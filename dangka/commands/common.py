@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -30,8 +31,37 @@ def registry_for(args, paths: list[str]) -> dict | None:
     return load_registry(path)
 
 
+# Files a run reads when they lie in a folder it was given: dossiers, workbooks, rules, policies.
+_READ_IN_FOLDERS = frozenset({".yaml", ".yml", ".json", ".jsonl", ".xlsx", ".rules"})
+
+
+def refuse_overwriting_inputs(out: str | None, args, paths: list[str]) -> None:
+    """The checker never writes to its input files: an --out that is one of them is a usage error.
+
+    An input is a dossier path, the registry, a rules path or the policies folder; a file in an
+    input folder is one when the run would read it there.
+    """
+    if out is None or not os.path.isfile(out):
+        return
+    rules = getattr(args, "rules", None) or []
+    inputs = [*paths, getattr(args, "registry", None), *rules, getattr(args, "policies", None)]
+    target = os.path.realpath(out)
+    for path in inputs:
+        if path is None or not os.path.exists(path):
+            continue
+        if os.path.isdir(path):
+            folder = os.path.realpath(path)
+            read_there = (os.path.commonpath([folder, target]) == folder
+                          and os.path.splitext(target)[1].lower() in _READ_IN_FOLDERS)
+        else:
+            read_there = os.path.samefile(path, out)
+        if read_there:
+            raise UsageError(tr(f"输出文件 {out} 是本次核查的输入文件，dangka 从不改写输入；请用 --out 另指定一个文件",
+                                f"the output file {out} is one of the run's inputs; dangka never overwrites its inputs: "
+                                "give --out another file"))
+
+
 def require_paths(paths: list[str]) -> None:
-    import os
     missing = [path for path in paths if not os.path.exists(path)]
     if missing:
         raise UsageError(tr(f"找不到：{'、'.join(missing)}", f"not found: {', '.join(missing)}"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from dangka.commands.common import add_knowledge_arguments, load_knowledge, registry_for, require_paths
+from dangka.commands.common import (add_knowledge_arguments, load_knowledge, refuse_overwriting_inputs, registry_for,
+                                    require_paths)
 from dangka.engine.batch import build_graph, recommendations_for
 from dangka.engine.explain import explanation_json, render_text
 from dangka.engine.run import Engine
@@ -32,6 +33,7 @@ def add_arguments(name: str, parser) -> None:
 
 def run(args) -> int:
     require_paths([args.dossier])
+    refuse_overwriting_inputs(args.out, args, [args.dossier])
     knowledge = load_knowledge(args)
     if args.rule and knowledge.rule(args.rule) is None:
         raise UsageError(tr(f"没有编号为 {args.rule} 的规则", f"no rule {args.rule}"))
