@@ -167,7 +167,8 @@ def _connect(scheduler: str):
                             "--engine dask needs dask: pip install 'dangka[dask]'")) from None
     try:
         return Client(scheduler, timeout=CONNECT_SECONDS, set_as_default=False)
-    except (OSError, TimeoutError) as error:
+    # distributed refuses an address it cannot parse ("garbage://x", "tcp://host:port:9") with ValueError.
+    except (OSError, TimeoutError, ValueError) as error:
         raise ClusterError(tr(f"无法连接 Dask 调度器 {scheduler}：{error}",
                               f"cannot reach the Dask scheduler {scheduler}: {error}")) from None
 

@@ -234,14 +234,14 @@ def test_the_cluster_report_equals_the_embedded_engines(capsys, run_folder, clus
     assert first[:2] == second[:2] == embedded[:2]
 
 
-def test_an_unreachable_scheduler_is_a_clear_error(capsys, run_folder, monkeypatch):
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:9", "garbage://x", "tcp://127.0.0.1:9:9"])
+def test_an_unreachable_scheduler_is_a_clear_error(capsys, run_folder, monkeypatch, address):
     pytest.importorskip("distributed", reason="dask.distributed is not installed")
     from dangka.engine import distributed
 
     monkeypatch.setattr(distributed, "CONNECT_SECONDS", 1)
-    code, out, err = check(capsys, str(run_folder), "--format", "json", "--engine", "dask",
-                           "--scheduler", "tcp://127.0.0.1:9")
-    assert code == 2 and "无法连接 Dask 调度器 tcp://127.0.0.1:9" in err and out == ""
+    code, out, err = check(capsys, str(run_folder), "--format", "json", "--engine", "dask", "--scheduler", address)
+    assert code == 2 and f"无法连接 Dask 调度器 {address}：" in err and out == ""
 
 
 def test_scheduler_needs_the_dask_engine(capsys, run_folder):
