@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 
 from dangka import __version__
@@ -41,9 +42,57 @@ def _available_commands(names: list[str] | None = None) -> dict[str, object]:
     return modules
 
 
+# argparse's complaints (Python 3.11 wording) → what a Chinese-speaking user reads.
+_ARGPARSE_MESSAGES = (
+    (re.compile(r"the following arguments are required: (.*)"), "缺少必需的参数：{0}"),
+    (re.compile(r"unrecognized arguments: (.*)"), "不认识的参数：{0}"),
+    (re.compile(r"invalid choice: (.*) \(choose from (.*)\)"), "不能是 {0}，可选：{1}"),
+    (re.compile(r"invalid int value: (.*)"), "{0} 不是整数"),
+    (re.compile(r"invalid float value: (.*)"), "{0} 不是数"),
+    (re.compile(r"expected one argument"), "后面应有一个值"),
+    (re.compile(r"expected at least one argument"), "后面应至少有一个值"),
+    (re.compile(r"not allowed with argument (.*)"), "不能与 {0} 同时使用"),
+    (re.compile(r"ignored explicit argument (.*)"), "不接受取值 {0}"),
+    (re.compile(r"ambiguous option: (.*) could match (.*)"), "选项 {0} 有歧义，可能是 {1}"),
+    (re.compile(r"one of the arguments (.*) is required"), "须给出 {0} 之一"),
+)
+_ARGUMENT = re.compile(r"argument (.+?): (.*)", re.DOTALL)
+
+
+def _in_chinese(message: str) -> str:
+    """An argparse message in Chinese; one it has no words for is kept as it is."""
+    argument = _ARGUMENT.fullmatch(message)
+    prefix, rest = (f"参数 {argument.group(1)}：", argument.group(2)) if argument else ("", message)
+    for pattern, chinese in _ARGPARSE_MESSAGES:
+        found = pattern.fullmatch(rest)
+        if found:
+            return prefix + chinese.format(*found.groups())
+    return prefix + rest
+
+
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, tr("用法：", "usage: ") if prefix is None else prefix)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse speaking the users' language: its complaints and the help's headings in Chinese."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, formatter_class=_Formatter, add_help=False, **kwargs)
+        self._positionals.title = tr("位置参数", "positional arguments")
+        self._optionals.title = tr("选项", "options")
+        self.add_argument("-h", "--help", action="help", help=tr("显示本帮助并退出", "show this help and exit"))
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, tr(f"{self.prog}：错误：{_in_chinese(message)}\n", f"{self.prog}: error: {message}\n"))
+
+
 def build_parser(modules: dict[str, object]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dangka", description="档卡核查：建档立卡户档案的专家核查工具")
-    parser.add_argument("--version", action="version", version=f"dangka {__version__}")
+    parser = _Parser(prog="dangka", description="档卡核查：建档立卡户档案的专家核查工具")
+    parser.add_argument("--version", action="version", version=f"dangka {__version__}",
+                        help=tr("显示版本并退出", "show the version and exit"))
     sub = parser.add_subparsers(dest="command", metavar="命令")
     for name, module in modules.items():
         helps = getattr(module, "HELP", {})
@@ -59,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     # mistyped commands need them all.
     named = [argv[0]] if argv and argv[0] in COMMANDS else None
     modules = (named and _available_commands(named)) or _available_commands()
+    # The language is known before parsing, so that argparse's complaints come in it too.
+    set_lang("en" if "--lang=en" in argv or any(a == "--lang" and b == "en" for a, b in zip(argv, argv[1:])) else "zh")
     parser = build_parser(modules)
     args = parser.parse_args(argv)
     if not args.command:

@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from dangka.cli import main
+from dangka.i18n import set_lang
 
 
 def run_json(capsys, *args):
@@ -230,3 +231,37 @@ def test_only_the_named_command_is_imported():
     assert result.stdout.strip().splitlines()[-1] == "['dangka.commands.check', 'dangka.commands.common']"
     listing = subprocess.run([sys.executable, "-m", "dangka.cli", "--help"], capture_output=True, text=True, check=True)
     assert all(name in listing.stdout for name in ("check", "explain", "lint", "fmt", "test", "train", "graph", "convert"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["check", "x.yaml", "--jobs", "0"], "dangka check：错误：参数 --jobs：应为正整数，而不是“0”"),
+    (["check", "x.yaml", "--jobs", "两个"], "dangka check：错误：参数 --jobs：应为正整数，而不是“两个”"),
+    (["check", "x.yaml", "--format", "pdf"], "dangka check：错误：参数 --format：不能是 'pdf'，可选：'text', 'json', 'html', 'xlsx'"),
+    (["check"], "dangka check：错误：缺少必需的参数：路径"),
+    (["check", "x.yaml", "--out"], "dangka check：错误：参数 --out：后面应有一个值"),
+    (["chek", "x.yaml"], "dangka：错误：参数 命令：不能是 'chek'，可选：'check'"),
+    (["check", "x.yaml", "--bogus"], "dangka：错误：不认识的参数：--bogus"),
+    (["check", "x.yaml", "--jobs", "0", "--lang", "en"], "dangka check: error: argument --jobs: must be a positive whole number, not '0'"),
+])
+def test_argument_mistakes_are_told_in_the_users_language(capsys, args, message):
+    try:
+        with pytest.raises(SystemExit) as stop:
+            main(args)
+    finally:
+        set_lang("zh")
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and message in err
+    assert err.startswith("usage: " if "--lang" in args else "用法：")
+
+
+def test_help_speaks_chinese(capsys):
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("用法：dangka check") and "位置参数" in out and "选项" in out and "显示本帮助并退出" in out
+
+
+def test_more_jobs_than_cores_run_as_many_as_there_are_cores(capsys, examples_dir, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert main(["check", str(examples_dir), "--jobs", "64"]) == 0
+    assert "--jobs 64 多于本机的 1 个核心，按 1 个进程核查" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import codecs
 import os
 import sys
@@ -49,13 +50,33 @@ def add_arguments(name: str, parser) -> None:
     parser.add_argument("--format", choices=["text", "json", "html", "xlsx"], default="text",
                         help="输出格式（text、json 逐户写出，内存不随户数增长；html、xlsx 需先汇总全部结果）")
     parser.add_argument("--out", metavar="文件", help="写入文件（默认输出到屏幕；xlsx 必须给出）")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="并行进程数（默认：全部核心）")
+    parser.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1, metavar="N",
+                        help="并行进程数（默认：全部核心；多于核心数时按核心数）")
     parser.add_argument("--engine", choices=["local", "dask"], default="local",
                         help="核查引擎：local 为本机进程（默认），dask 为 Dask 集群（需 --scheduler）")
     parser.add_argument("--scheduler", metavar="地址", help="Dask 调度器地址，如 tcp://10.0.0.1:8786（与 --engine dask 同用）")
     parser.add_argument("--cache", metavar="文件夹", help="结果缓存：档案、知识库和帮扶负担都未变的户不再重新核查")
     parser.add_argument("--no-mask", action="store_true", help="不遮盖身份证号和电话号码")
     add_knowledge_arguments(parser)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(tr(f"应为正整数，而不是“{text}”", f"must be a positive whole number, not '{text}'"))
+    return value
+
+
+def _workers(jobs: int) -> int:
+    """The worker processes to start: the checking is CPU-bound, so more processes than cores only cost memory."""
+    cores = os.cpu_count() or 1
+    if jobs > cores:
+        sys.stderr.write(tr(f"--jobs {jobs} 多于本机的 {cores} 个核心，按 {cores} 个进程核查\n",
+                            f"--jobs {jobs} is more than this machine's {cores} cores: checking with {cores} processes\n"))
+    return min(jobs, cores)
 
 
 def run(args) -> int:
@@ -93,7 +114,8 @@ def _outcomes(args, registry, knowledge: Knowledge, progress, cache) -> Iterator
     if args.engine == "dask":
         sys.stderr.write(tr("未给出 --scheduler，使用本机引擎核查\n", "no --scheduler given: checking with the local engine\n"))
     # Nothing else reads the registry: pass 1 empties its lists as it builds the graph from them.
-    return check_paths(args.paths, registry, knowledge, progress, jobs=args.jobs, cache=cache, consume_registry=True)
+    return check_paths(args.paths, registry, knowledge, progress, jobs=_workers(args.jobs), cache=cache,
+                       consume_registry=True)
 
 
 def collect_and_emit(outcomes: Iterator[Outcome], knowledge: Knowledge, args) -> list[dict]:
