@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from typing import Self
+from typing import NamedTuple, Self
 
 from dangka import __version__
 from dangka.errors import UsageError
@@ -91,12 +91,43 @@ class ResultCache:
 
 
 def _decoded(text: str) -> dict | None:
-    """A stored entry; a damaged one is treated as absent and checked again."""
+    """A stored entry; a damaged one (not JSON, or not shaped as `put` stores it) is treated as absent
+    and checked again: the writers and the summary index into entries without checking them."""
     try:
         entry = json.loads(text)
     except ValueError:
         return None
-    return entry if isinstance(entry, dict) else None
+    return entry if _shaped(entry, _ENTRY) else None
+
+
+class _ListOf(NamedTuple):
+    item: object   # a type, or a shape (key → kind)
+
+
+# A household entry as batch.household_entry makes it: key → a type, a tuple of types, a shape or a _ListOf.
+_OPTIONAL_TEXT = (str, type(None))
+_FINDING = {"rule": str, "category": str, "severity": str, "title": str, "message": str,
+            "evidence": _ListOf({"path": str, "value": object}), "basis": str, "source": str,
+            "recommend": _ListOf(str)}
+_RECOMMENDATION = {"measure": str, "because": str, "members": _ListOf(str), "family": str,
+                   "causes": _ListOf(str), "reference": str}
+_RULED_OUT = {"measure": str, "because": str, "reference": str, "missing": _ListOf(str)}
+_ENTRY = {"id": str, "region": dict, "source": _OPTIONAL_TEXT, "head": _OPTIONAL_TEXT,
+          "findings": _ListOf(_FINDING), "recommendations": _ListOf(_RECOMMENDATION), "ruled_out": _ListOf(_RULED_OUT)}
+
+
+def _shaped(value: object, shape: dict) -> bool:
+    """A mapping with exactly the shape's keys, each value of its kind."""
+    return isinstance(value, dict) and value.keys() == shape.keys() and all(
+        _fits(value[key], kind) for key, kind in shape.items())
+
+
+def _fits(value: object, kind: object) -> bool:
+    if isinstance(kind, _ListOf):
+        return isinstance(value, list) and all(_fits(item, kind.item) for item in value)
+    if isinstance(kind, dict):
+        return _shaped(value, kind)
+    return isinstance(value, kind)
 
 
 def _reason(error: BaseException) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import shutil
 
 import pytest
@@ -179,14 +180,47 @@ def test_a_damaged_cache_is_a_usage_error(tmp_path):
         ResultCache(str(tmp_path / "file"))
 
 
-def test_a_damaged_entry_is_checked_again(tmp_path):
+def _damaged(entry: dict, how: int) -> object:
+    """One of the ways a stored entry can be valid JSON and still not be an entry."""
+    finding = {"rule": "X", "category": "form.missing", "severity": "low", "title": "t", "message": "m",
+               "evidence": [], "basis": "b", "source": "x.rules:1", "recommend": []}
+    damages = [
+        lambda: [entry],
+        lambda: {**entry, "findings": "x"},
+        lambda: {**entry, "findings": [finding, "x"]},
+        lambda: {**entry, "findings": [{**finding, "category": None}]},
+        lambda: {**entry, "findings": [{**finding, "evidence": [{"path": 1, "value": 2}]}]},
+        lambda: {key: value for key, value in entry.items() if key != "ruled_out"},
+        lambda: {**entry, "recommendations": [{"measure": "m"}]},
+        lambda: {**entry, "id": 5},
+        lambda: {**entry, "extra": 1},
+    ]
+    return damages[how % len(damages)]()
+
+
+def test_an_entry_moved_to_another_file_is_a_hit_and_one_not_json_a_miss(tmp_path):
+    entry = {"id": "A", "region": {"county": "兰考县", "township": None, "village": None}, "source": "a.jsonl",
+             "head": None, "findings": [], "recommendations": [], "ruled_out": []}
     with ResultCache(str(tmp_path)) as cache:
-        cache.put("k", {"id": "A", "source": "a.jsonl", "findings": []})
+        cache.put("k", entry)
         cache._db.execute("INSERT INTO entries VALUES ('broken', '{not json')")
     with ResultCache(str(tmp_path)) as cache:
-        assert cache.get("k", "b.jsonl") == {"id": "A", "source": "b.jsonl", "findings": []}
+        assert cache.get("k", "b.jsonl") == {**entry, "source": "b.jsonl"}
         assert cache.get("broken", "b.jsonl") is None
         assert (cache.hits, cache.misses) == (1, 1)
+
+
+def test_entries_damaged_into_other_json_are_checked_again(capsys, run_folder, tmp_path):
+    arguments = [str(run_folder), "--format", "json", "--jobs", "1", "--cache", str(tmp_path / "cache")]
+    first = check(capsys, *arguments)
+    database = sqlite3.connect(tmp_path / "cache" / "dangka-cache.sqlite3")
+    with database:
+        for how, (key, text) in enumerate(database.execute("SELECT key, entry FROM entries").fetchall()):
+            database.execute("UPDATE entries SET entry = ? WHERE key = ?", (json.dumps(_damaged(json.loads(text), how)), key))
+    database.close()
+    second = check(capsys, *arguments)
+    assert second[:2] == first[:2] and cache_counts(second[2]) == (0, HOUSEHOLDS)
+    assert cache_counts(check(capsys, *arguments)[2]) == (HOUSEHOLDS, 0)
 
 
 # ---- Dask -------------------------------------------------------------------------------------
