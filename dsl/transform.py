@@ -23,6 +23,8 @@ COMPARE_OPS = {
 }
 ARITH_OPS = {"+": "+", "-": "-", "*": "*", "×": "*", "/": "/", "÷": "/"}
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+# No household value needs more; Python itself refuses to read integers of over 4,300 digits.
+MAX_NUMBER_DIGITS = 100
 
 
 class _Builder(Transformer):
@@ -44,10 +46,21 @@ class _Builder(Transformer):
             line, col, end_line, end_col = meta.line, meta.column, meta.end_line, meta.end_column
         return ast.Span(self.filename, line + self.line_offset, col, end_line + self.line_offset, end_col)
 
+    def _whole_number(self, token: Token) -> int:
+        """The value of an INT token; a number too long to mean anything is a rule error."""
+        digits = str(token)
+        if len(digits) > MAX_NUMBER_DIGITS:
+            span = self._span(token)
+            shown = digits[:20] + "…"
+            raise RuleError("syntax.number", tr(f"数字“{shown}”太长：最多 {MAX_NUMBER_DIGITS} 位",
+                                                f"number '{shown}' is too long: at most {MAX_NUMBER_DIGITS} digits"),
+                            Location(span.file, span.line, span.col))
+        return int(digits)
+
     # -- values --
     @v_args(meta=True)
     def integer(self, meta, children):
-        return ast.Literal(int(children[0]), self._span(meta))
+        return ast.Literal(self._whole_number(children[0]), self._span(meta))
 
     @v_args(meta=True)
     def decimal(self, meta, children):
@@ -180,15 +193,15 @@ class _Builder(Transformer):
 
     @v_args(meta=True)
     def years_between(self, meta, children):
-        return ("years", (int(children[0]), int(children[1])), self._span(meta))
+        return ("years", (self._whole_number(children[0]), self._whole_number(children[1])), self._span(meta))
 
     @v_args(meta=True)
     def years_from(self, meta, children):
-        return ("years", (int(children[0]), None), self._span(meta))
+        return ("years", (self._whole_number(children[0]), None), self._span(meta))
 
     @v_args(meta=True)
     def years_until(self, meta, children):
-        return ("years", (None, int(children[0])), self._span(meta))
+        return ("years", (None, self._whole_number(children[0])), self._span(meta))
 
     @v_args(meta=True)
     def regions_clause(self, meta, children):

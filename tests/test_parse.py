@@ -139,3 +139,30 @@ def test_mutated_rules_never_raise_anything_but_rule_errors(position, cut, inser
     text = GOOD[:position] + insert + GOOD[position + cut:]
     _rules, errors = parse_rules(text, "mutated.rules")
     assert all(isinstance(error, RuleError) for error in errors)
+
+
+def _one_rule(*clauses: str) -> str:
+    return '规则 FORM-A-001 "t"\n 类别 form.missing\n 严重程度 高\n 依据 "b"\n' + "".join(f" {c}\n" for c in clauses)
+
+
+@pytest.mark.parametrize("clause", [
+    "如果 户.年度 > " + "9" * 5000,
+    "如果 户.年度 > " + "9" * 4301,
+    "适用年度 " + "9" * 5000 + " 起",
+    "适用年度 2016 至 " + "9" * 5000,
+], ids=["condition", "just-over-python-limit", "years-from", "years-to"])
+def test_a_number_too_long_is_a_rule_error_at_its_line(clause):
+    _rules, errors = parse_rules(_one_rule(clause, "如果 户.年度 > 1") if clause.startswith("适用") else _one_rule(clause),
+                                 "n.rules")
+    assert [(error.code, error.location.line) for error in errors] == [("syntax.number", 5)]
+    with pytest.raises(RuleErrors, match=r"n\.rules:5:\d+: syntax\.number: 数字“9{20}…”太长：最多 100 位"):
+        raise RuleErrors(errors)
+
+
+def test_lint_reports_a_too_long_number_without_a_traceback(tmp_path, capsys):
+    from dangka.cli import main
+
+    path = tmp_path / "n.rules"
+    path.write_text(_one_rule("如果 户.年度 > " + "9" * 5000), encoding="utf-8")
+    assert main(["lint", str(path)]) == 2
+    assert "n.rules:5:" in capsys.readouterr().out
