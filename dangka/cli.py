@@ -102,6 +102,16 @@ def build_parser(modules: dict[str, object]) -> argparse.ArgumentParser:
     return parser
 
 
+class _ClosedOutput:
+    """Standard output when the shell closed it (`dangka check … >&-`): writing to it is an error."""
+
+    def write(self, text: str) -> int:
+        raise OSError(9, tr("标准输出已关闭（请用 --out 指定文件）", "standard output is closed (give --out FILE)"))
+
+    def flush(self) -> None:
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # Only the named command's module is imported (its imports are the run's); help, --version and
@@ -116,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     set_lang(args.lang)
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
     try:
         return int(modules[args.command].run(args) or 0)
     except DangkaError as error:
@@ -128,6 +140,14 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (`dangka check … | head`): stop quietly, as other tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as error:
+        # A failed write to standard output (a full disk, a closed descriptor) names no file;
+        # every other OSError is dangka's own fault and keeps its traceback.
+        if error.filename is not None:
+            raise
+        print(tr(f"错误：无法写出到标准输出：{error.strerror}", f"error: cannot write to standard output: {error.strerror}"),
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

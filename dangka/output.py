@@ -7,6 +7,9 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
 
 import orjson
 
@@ -91,32 +94,77 @@ def write_text(text: str, out: str | None) -> None:
 
 
 def write_atomic(path: str, data: bytes, what: str = "文件") -> None:
-    """Write to a temporary file beside `path`, then rename it over `path` (a reader never sees half).
+    """Write `data` to `path` whole: through a temporary file renamed over it (a reader never sees half).
 
     `what` names the thing in the error message (文件, 工作簿, 报告).
     """
-    folder = os.path.dirname(os.path.abspath(path))
+    with opened_output(path, what) as stream:
+        stream.write(data)
+
+
+def output_target(path: str, what: str = "文件") -> str:
+    """The file --out writes, checked before a run so that hours of checking never end unwritten.
+
+    A symbolic link is followed: its target is written, as a shell redirection would. A device or
+    pipe (/dev/stdout, a FIFO) is returned as given: it is written directly.
+    """
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        return path
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target)
+    if os.path.isdir(target):
+        problem = tr(f"这是一个文件夹，请给出{what}名", "this is a folder; give a file name")
+    elif not os.path.isdir(folder):
+        problem = tr(f"文件夹 {os.path.dirname(path) or folder} 不存在", f"the folder {os.path.dirname(path) or folder} does not exist")
+    elif not os.access(target if os.path.exists(target) else folder, os.W_OK):
+        problem = tr("没有写入权限", "permission denied")
+    else:
+        return target
+    raise _unwritable(path, what, problem)
+
+
+@contextmanager
+def opened_output(path: str, what: str = "文件") -> Iterator[BinaryIO]:
+    """A binary stream to `path`, all of it there or none of it.
+
+    A regular file (or a new one) is written as a temporary file beside it, renamed over it once
+    whole. A device, pipe or terminal (/dev/stdout, a FIFO) is written directly and never replaced.
+    """
+    target = output_target(path, what)
+    if os.path.exists(target) and not os.path.isfile(target):
+        try:
+            with open(target, "wb") as stream:
+                yield stream
+        except OSError as error:
+            raise _unwritable(path, what, error.strerror) from None
+        return
     try:
-        handle, temporary = tempfile.mkstemp(prefix=".dangka-", suffix=".tmp", dir=folder)
+        handle, temporary = tempfile.mkstemp(prefix=".dangka-", suffix=".tmp", dir=os.path.dirname(target))
     except OSError as error:
-        raise DangkaError(tr(f"无法写入{what}：{error.strerror}", f"cannot write the {what}: {error.strerror}"),
-                          Location(path), code="output.unwritable") from None
+        raise _unwritable(path, what, error.strerror) from None
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            yield stream
             stream.flush()
             os.fsync(stream.fileno())
         # mkstemp creates the file for its owner only; a report gets the usual permissions.
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except OSError as error:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise DangkaError(tr(f"无法写入{what}：{error.strerror}", f"cannot write the {what}: {error.strerror}"),
-                          Location(path), code="output.unwritable") from None
+        _remove(temporary)
+        raise _unwritable(path, what, error.strerror) from None
     except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        _remove(temporary)
         raise
+
+
+def _remove(temporary: str) -> None:
+    if os.path.exists(temporary):
+        os.unlink(temporary)
+
+
+def _unwritable(path: str, what: str, reason: str | None) -> DangkaError:
+    return DangkaError(tr(f"无法写入{what}：{reason}", f"cannot write the {what}: {reason}"),
+                       Location(path), code="output.unwritable")

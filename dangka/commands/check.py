@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import io
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -26,7 +26,7 @@ from dangka.errors import UsageError
 from dangka.findings import Tally, document, header
 from dangka.i18n import tr
 from dangka.mask import mask_value
-from dangka.output import json_piece, json_text, write_text
+from dangka.output import json_piece, json_text, opened_output, output_target, write_text
 from dangka.report import masked_household, masked_layout, masked_report, needs_masking, walked_household
 
 # The text report's pieces for one household, to write households one by one.
@@ -82,6 +82,8 @@ def _workers(jobs: int) -> int:
 def run(args) -> int:
     require_paths(args.paths)
     refuse_overwriting_inputs(args.out, args, args.paths)
+    if args.out is not None:
+        output_target(args.out)
     if args.format == "xlsx" and not args.out:
         raise UsageError(tr("xlsx 格式需要用 --out 指定文件", "--format xlsx needs --out FILE"))
     if args.scheduler and args.engine != "dask":
@@ -254,20 +256,13 @@ def _in_households(entry: dict) -> bytes | str:
 
 @contextmanager
 def open_output(path: str | None) -> Iterator[IO[str]]:
-    """Standard output, or a temporary file beside `path` renamed over it once whole (never half-written)."""
+    """Standard output, or the file at `path` written whole (dangka.output.opened_output)."""
     if path is None:
         yield sys.stdout
         sys.stdout.flush()
         return
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".dangka-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    with opened_output(path) as stream:
+        text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+        yield text
+        text.flush()
+        text.detach()

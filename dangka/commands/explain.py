@@ -14,7 +14,7 @@ from dangka.errors import InputError, UsageError
 from dangka.i18n import tr
 from dangka.load import iter_dossiers
 from dangka.mask import mask_value
-from dangka.output import write_text
+from dangka.output import output_target, write_text
 
 HELP = {"explain": "解释一户的核查过程：每条规则是否触发、每个条件读到的值"}
 
@@ -34,6 +34,8 @@ def add_arguments(name: str, parser) -> None:
 def run(args) -> int:
     require_paths([args.dossier])
     refuse_overwriting_inputs(args.out, args, [args.dossier])
+    if args.out is not None:
+        output_target(args.out)
     knowledge = load_knowledge(args)
     if args.rule and knowledge.rule(args.rule) is None:
         raise UsageError(tr(f"没有编号为 {args.rule} 的规则", f"no rule {args.rule}"))
