@@ -46,16 +46,23 @@ class _Builder(Transformer):
             line, col, end_line, end_col = meta.line, meta.column, meta.end_line, meta.end_column
         return ast.Span(self.filename, line + self.line_offset, col, end_line + self.line_offset, end_col)
 
-    def _whole_number(self, token: Token) -> int:
-        """The value of an INT token; a number too long to mean anything is a rule error."""
-        digits = str(token)
-        if len(digits) > MAX_NUMBER_DIGITS:
+    def _number_text(self, token: Token) -> str:
+        """The digits of an INT or DECIMAL token; a number too long to mean anything is a rule error.
+
+        A decimal of hundreds of digits becomes an infinite or zero float, which the engine
+        cannot take and `fmt` cannot write back.
+        """
+        text = str(token)
+        if len(text.replace(".", "")) > MAX_NUMBER_DIGITS:
             span = self._span(token)
-            shown = digits[:20] + "…"
+            shown = text[:20] + "…"
             raise RuleError("syntax.number", tr(f"数字“{shown}”太长：最多 {MAX_NUMBER_DIGITS} 位",
                                                 f"number '{shown}' is too long: at most {MAX_NUMBER_DIGITS} digits"),
                             Location(span.file, span.line, span.col))
-        return int(digits)
+        return text
+
+    def _whole_number(self, token: Token) -> int:
+        return int(self._number_text(token))
 
     # -- values --
     @v_args(meta=True)
@@ -64,7 +71,7 @@ class _Builder(Transformer):
 
     @v_args(meta=True)
     def decimal(self, meta, children):
-        return ast.Literal(float(children[0]), self._span(meta))
+        return ast.Literal(float(self._number_text(children[0])), self._span(meta))
 
     @v_args(meta=True)
     def date(self, meta, children):

@@ -166,3 +166,21 @@ def test_lint_reports_a_too_long_number_without_a_traceback(tmp_path, capsys):
     path.write_text(_one_rule("如果 户.年度 > " + "9" * 5000), encoding="utf-8")
     assert main(["lint", str(path)]) == 2
     assert "n.rules:5:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("number", ["1" * 400 + ".5", "0." + "0" * 400 + "1"], ids=["overflows", "underflows"])
+def test_a_decimal_too_long_for_a_float_is_a_rule_error(number):
+    _rules, errors = parse_rules(_one_rule("如果 户.年度 > " + number), "d.rules")
+    assert [(error.code, error.location.line) for error in errors] == [("syntax.number", 5)]
+    assert "最多 100 位" in errors[0].message
+
+
+def test_check_with_an_infinite_decimal_stops_at_the_rule_not_in_the_engine(tmp_path, capsys):
+    from dangka.cli import main
+
+    path = tmp_path / "d.rules"
+    path.write_text(_one_rule("如果 户.年度 > " + "1" * 400 + ".5"), encoding="utf-8")
+    dossier = Path(__file__).parent / "data" / "good" / "households.yaml"
+    assert main(["check", "--jobs", "1", "--rules", str(path), str(dossier)]) == 2
+    captured = capsys.readouterr()
+    assert "d.rules:5:" in captured.out + captured.err
