@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import decimal
 import re
 
 from dangka.dsl import ast
@@ -95,7 +96,7 @@ class _Printer:
         if isinstance(value, _dt.date):
             return value.isoformat()
         if isinstance(value, float):
-            return repr(value)
+            return decimal_text(value)
         if isinstance(value, int):
             return str(value)
         return quote(str(value))
@@ -191,6 +192,12 @@ class _Printer:
 
     def names(self, names: tuple[str, ...]) -> str:
         return self.words["sep"].join(name if _WORD.match(name) else quote(name) for name in names)
+
+
+def decimal_text(value: float) -> str:
+    """A float as the language writes decimals: digits, a point, digits; never 1e-05."""
+    text = format(decimal.Decimal(repr(value)), "f")
+    return text if "." in text else text + ".0"
 
 
 def quote(text: str) -> str:

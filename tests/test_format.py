@@ -58,3 +58,17 @@ def test_long_conditions_break_inside_brackets_aligned():
     assert [display_width(line) - display_width(line.lstrip()) for line in lines[4:7]] == \
         [display_width(lines[3][:opening])] * 3
     assert parse_rules(formatted, "b")[0].rules == parse_rules(text, "b")[0].rules
+
+
+def _one_rule(condition: str, basis: str = '"b"') -> str:
+    return f'规则 FORM-A-001 "t"\n  类别 form.missing\n  严重程度 高\n  依据 {basis}\n  如果 {condition}\n'
+
+
+@pytest.mark.parametrize("number", ["0.00001", "100000000000000000000.0", "0." + "0" * 98 + "1", "2.5", "-0.000001"])
+def test_decimals_are_written_back_as_decimals_not_exponents(number):
+    text = _one_rule(f"户.年度 > {number}")
+    formatted = format_text(text, "d.rules")
+    rules, errors = parse_rules(formatted, "d.rules")
+    assert errors == []
+    assert rules.rules == parse_rules(text, "d.rules")[0].rules
+    assert "e" not in formatted.split("如果")[1]
