@@ -201,11 +201,13 @@ def decimal_text(value: float) -> str:
 
 
 def quote(text: str) -> str:
-    """Text in the first kind of quotes it does not contain."""
-    for left, right in (('"', '"'), ("「", "」"), ("“", "”")):
-        if left not in text and right not in text:
-            return f"{left}{text}{right}"
-    return '"' + text.replace('"', "'") + '"'
+    """Text in the first kind of quotes whose closing mark it does not contain.
+
+    Only the closing mark ends a string, and text read from a rule file lacks the closing mark of
+    the quotes it was written in, so one kind always fits.
+    """
+    return next(f"{left}{text}{right}" for left, right in (('"', '"'), ("「", "」"), ("“", "”"))
+                if right not in text)
 
 
 def _language(chunk: str) -> str:

@@ -72,3 +72,10 @@ def test_decimals_are_written_back_as_decimals_not_exponents(number):
     assert errors == []
     assert rules.rules == parse_rules(text, "d.rules")[0].rules
     assert "e" not in formatted.split("如果")[1]
+
+
+@pytest.mark.parametrize("written", ['「"「“」', '“"「」”', '"「」“"', '「a”b"」'])
+def test_text_holding_other_quotes_keeps_every_character(written):
+    text = _one_rule("户.年度 > 1", basis=written)
+    formatted = format_text(text, "q.rules")
+    assert parse_rules(formatted, "q.rules")[0].rules[0].basis == written[1:-1]
