@@ -8,7 +8,7 @@ import re
 
 from dangka.dsl import ast
 from dangka.i18n import display_width
-from dangka.dsl.parse import split_rules
+from dangka.dsl.parse import is_plain_name, split_rules
 from dangka.dsl.transform import parse_rules
 
 INDENT = "  "
@@ -34,7 +34,6 @@ _SEVERITY_ZH = {"high": "高", "medium": "中", "low": "低"}
 _STRENGTH = {ast.Or: 1, ast.And: 2, ast.Not: 3, ast.Compare: 4, ast.MemberOf: 4, ast.IsEmpty: 4}
 _ARITH_STRENGTH = {"+": 5, "-": 5, "*": 6, "/": 6}
 _STRINGS = re.compile(r'"[^"\n]*"|“[^”\n]*”|「[^」\n]*」')
-_WORD = re.compile(r"^[\u3400-\u9fffA-Za-z_][\u3400-\u9fffA-Za-z_0-9]*$")
 
 
 class _Printer:
@@ -191,7 +190,7 @@ class _Printer:
         return f"{self.words['to']} {end}"
 
     def names(self, names: tuple[str, ...]) -> str:
-        return self.words["sep"].join(name if _WORD.match(name) else quote(name) for name in names)
+        return self.words["sep"].join(name if is_plain_name(name) else quote(name) for name in names)
 
 
 def decimal_text(value: float) -> str:

@@ -61,6 +61,16 @@ def parser() -> Lark:
     return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True)
 
 
+@lru_cache(maxsize=1)
+def _name_pattern() -> re.Pattern:
+    return re.compile(parser().get_terminal("NAME").pattern.to_regexp())
+
+
+def is_plain_name(word: str) -> bool:
+    """Whether a word reads back unquoted as one name (in 适用地区, 推荐措施): not 并且, not 大于等."""
+    return _name_pattern().fullmatch(word) is not None
+
+
 # What the parser expected, in words a policy officer knows.
 _EXPECTED_WORDS = {
     "NAME": ("名称（如 成员.年龄）", "a name (such as members.age)"),

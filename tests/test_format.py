@@ -79,3 +79,12 @@ def test_text_holding_other_quotes_keeps_every_character(written):
     text = _one_rule("户.年度 > 1", basis=written)
     formatted = format_text(text, "q.rules")
     assert parse_rules(formatted, "q.rules")[0].rules[0].basis == written[1:-1]
+
+
+@pytest.mark.parametrize("word", ["并且", "大于等", "或者乡", "满足", "是", "rule", "如果", "起", "and", "1号"])
+def test_regions_and_measures_that_are_not_plain_names_are_quoted(word):
+    text = _one_rule("户.年度 > 1").replace("  如果", f'  适用地区 "{word}"、河南省\n  如果') + f'  推荐措施 "{word}"\n'
+    formatted = format_text(text, "w.rules")
+    (rule,) = parse_rules(formatted, "w.rules")[0].rules
+    assert (rule.regions, rule.recommend) == ((word, "河南省"), (word,))
+    assert "河南省" in formatted and '"河南省"' not in formatted
