@@ -7,8 +7,9 @@ import decimal
 import re
 
 from dangka.dsl import ast
-from dangka.i18n import display_width
-from dangka.dsl.parse import is_plain_name, split_rules
+from dangka.errors import Location
+from dangka.i18n import display_width, tr
+from dangka.dsl.parse import RuleError, RuleErrors, is_plain_name, split_rules
 from dangka.dsl.transform import parse_rules
 
 INDENT = "  "
@@ -246,16 +247,21 @@ def _comments(chunk: str) -> tuple[list[str], list[list[str]]]:
 
 
 def format_text(text: str, filename: str) -> str:
-    """The canonical layout of a rule file. Raises RuleErrors when the file does not parse.
+    """The canonical layout of a rule file. Raises RuleErrors when the file does not parse, or
+    when the layout would not read back as the same rules (then nothing may be written).
 
     Comments are kept: those above a rule stay above it; those inside a rule move just above it,
     since the layout of the rule's clauses is rewritten.
     """
-    from dangka.dsl.parse import RuleErrors
-
     rule_file, errors = parse_rules(text, filename)
     if errors:
         raise RuleErrors(errors)
+    formatted = _layout(text, rule_file)
+    _check_reads_back(formatted, rule_file)
+    return formatted
+
+
+def _layout(text: str, rule_file: ast.RuleFile) -> str:
     rules = iter(rule_file.rules)
     blocks = []
     carried: list[str] = []
@@ -275,3 +281,17 @@ def format_text(text: str, filename: str) -> str:
     if carried:
         blocks.append("\n".join(carried))
     return "\n\n".join(blocks).rstrip() + "\n"
+
+
+def _check_reads_back(formatted: str, rule_file: ast.RuleFile) -> None:
+    """fmt must never write a file meaning something else than what it read."""
+    again, errors = parse_rules(formatted, rule_file.path)
+    if not errors and again.rules == rule_file.rules:
+        return
+    changed = next((old for old, new in zip(rule_file.rules, again.rules) if old != new), None)
+    line = changed.span.line if changed else 1
+    raise RuleErrors([RuleError(
+        "fmt.unstable",
+        tr("整理后的规则读回来与原文不同，没有改写这个文件（这是 dangka 的缺陷，请报告）",
+           "the reformatted rules would read back differently; the file was not rewritten (a dangka bug: please report it)"),
+        Location(rule_file.path, line))])

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dangka.cli import main
 from dangka.dsl.format import format_text
+from dangka.dsl.parse import RuleErrors
 from dangka.dsl.transform import parse_rules
 from dangka.engine.knowledge import default_rules_dir
 
@@ -88,3 +91,37 @@ def test_regions_and_measures_that_are_not_plain_names_are_quoted(word):
     (rule,) = parse_rules(formatted, "w.rules")[0].rules
     assert (rule.regions, rule.recommend) == ((word, "河南省"), (word,))
     assert "河南省" in formatted and '"河南省"' not in formatted
+
+
+def test_fmt_refuses_to_write_a_layout_that_reads_back_differently(tmp_path, monkeypatch, capsys):
+    from dangka.dsl import format as fmt
+
+    path = tmp_path / "u.rules"
+    original = _one_rule("户.年度>1").replace("依据", "\n# 注释\n  依据")
+    path.write_text(original, encoding="utf-8")
+    monkeypatch.setattr(fmt._Printer, "literal", lambda self, value: "2")
+    with pytest.raises(RuleErrors, match=r"u\.rules:1: fmt\.unstable: 整理后的规则读回来与原文不同"):
+        format_text(original, str(path))
+    assert main(["fmt", str(path)]) == 2
+    assert "fmt.unstable" in capsys.readouterr().out
+    assert path.read_text(encoding="utf-8") == original
+
+
+_PIECES = ["户.年度", "成员.年龄", "1", "0.00001", "-2", "2017-05-16", '"文字"', "「\"」", "因病", "是", "政策.贫困线",
+           "计数 成员", "天数(申请书.申请日期, 公告.公告日期)", "{因病, 因残}", "政策.致贫原因[户.主要致贫原因].适用措施"]
+_OPS = [" > ", " = ", " + ", " - ", " * ", " / ", " 并且 ", " 或者 ", " 属于 ", " 不属于 "]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_PIECES), st.sampled_from(_OPS), st.booleans(), st.booleans()),
+                min_size=1, max_size=8), st.sampled_from(_PIECES))
+def test_every_condition_that_parses_is_formatted_to_the_same_rules(parts, last):
+    condition = "".join(("并非 " if negate else "") + ("(" if bracket else "") + piece + op
+                        for piece, op, negate, bracket in parts) + last
+    condition += ")" * condition.count("(") if condition.count("(") > condition.count(")") else ""
+    text = _one_rule(condition)
+    rule_file, errors = parse_rules(text, "p.rules")
+    if errors:
+        return
+    formatted = format_text(text, "p.rules")  # raises fmt.unstable when it would not read back
+    assert format_text(formatted, "p.rules") == formatted
