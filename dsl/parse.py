@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -334,6 +336,7 @@ def parse_text(text: str, filename: str) -> list[tuple[Tree | None, RuleError | 
 def read_rule_file(path: str) -> str:
     """The text of a rule file, or a RuleError saying why it cannot be read."""
     try:
+        _refuse_unless_regular(path, os.stat(path).st_mode)
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
@@ -351,6 +354,16 @@ def read_rule_file(path: str) -> str:
         line = data[: error.start].count(b"\n") + 1
         raise RuleError("file.encoding", tr("规则文件必须是 UTF-8 编码", "rule files must be UTF-8"),
                         Location(path, line)) from None
+
+
+def _refuse_unless_regular(path: str, mode: int) -> None:
+    """Only plain files are read: opening a named pipe would wait for a writer forever."""
+    if stat.S_ISDIR(mode):
+        raise RuleError("file.not_regular", tr("这是文件夹，不是规则文件", "this is a folder, not a rule file"), Location(path))
+    if not stat.S_ISREG(mode):
+        raise RuleError("file.not_regular", tr("不是普通文件（可能是管道或设备），不能作为规则文件读取",
+                                               "not a regular file (a pipe or a device?): cannot be read as rules"),
+                        Location(path))
 
 
 def token_span(token: Token) -> tuple[int, int]:

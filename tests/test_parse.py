@@ -184,3 +184,21 @@ def test_check_with_an_infinite_decimal_stops_at_the_rule_not_in_the_engine(tmp_
     assert main(["check", "--jobs", "1", "--rules", str(path), str(dossier)]) == 2
     captured = capsys.readouterr()
     assert "d.rules:5:" in captured.out + captured.err
+
+
+def test_a_pipe_or_folder_given_as_a_rule_file_is_refused_without_reading_it(tmp_path, capsys):
+    import os
+
+    from dangka.cli import main
+
+    pipe = tmp_path / "pipe.rules"
+    os.mkfifo(pipe)  # opening it for reading would wait for a writer forever
+    folder = tmp_path / "folder"
+    (folder / "sub.rules").mkdir(parents=True)
+    with pytest.raises(RuleError, match="pipe.rules: file.not_regular: 不是普通文件"):
+        parse_file(str(pipe))
+    with pytest.raises(RuleError, match="sub.rules: file.not_regular: 这是文件夹，不是规则文件"):
+        parse_file(str(folder / "sub.rules"))
+    assert main(["lint", str(pipe), str(folder)]) == 2
+    out = capsys.readouterr().out
+    assert "pipe.rules: file.not_regular" in out and "sub.rules: file.not_regular" in out
