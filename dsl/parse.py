@@ -291,10 +291,16 @@ def split_rules(text: str) -> list[tuple[int, str]]:
     return chunks
 
 
+# Quoted text and comments, as the grammar's STRING and COMMENT read them from the left.
+_TEXT_OR_COMMENT = re.compile(r'"[^"\n]*"|“[^”\n]*”|「[^」\n]*」|#[^\n]*')
+
+
 def _check_nesting(chunk: str, filename: str, line_offset: int) -> RuleError | None:
+    """Deep brackets are refused before lark recurses into them; brackets in text do not count."""
     depth = 0
-    for line_number, line in enumerate(chunk.split("\n"), start=1):
-        for col, ch in enumerate(line, start=1):
+    code = _TEXT_OR_COMMENT.sub(lambda match: " " * len(match.group()), chunk)
+    for line_number, (line, code_line) in enumerate(zip(chunk.split("\n"), code.split("\n")), start=1):
+        for col, ch in enumerate(code_line, start=1):
             if ch in "(（{[":
                 depth += 1
                 if depth > MAX_NESTING:

@@ -202,3 +202,13 @@ def test_a_pipe_or_folder_given_as_a_rule_file_is_refused_without_reading_it(tmp
     assert main(["lint", str(pipe), str(folder)]) == 2
     out = capsys.readouterr().out
     assert "pipe.rules: file.not_regular" in out and "sub.rules: file.not_regular" in out
+
+
+def test_brackets_inside_text_and_comments_do_not_count_as_nesting():
+    opened = "(" * (MAX_NESTING + 5)
+    text = (f'规则 FORM-A-001 "{opened}"  # {opened}\n 类别 form.missing\n 严重程度 高\n 依据 「{opened}」\n'
+            f' 如果 户.年度 > 1 # {"（" * (MAX_NESTING + 5)}\n 提示 "{{户.年度}}{opened}"\n')
+    _rules, errors = parse_rules(text, "b.rules")
+    assert errors == []
+    deep = text.replace("如果 户.年度 > 1", "如果 " + opened + "户.年度 > 1" + ")" * (MAX_NESTING + 5))
+    assert [(error.code, error.location.line) for error in parse_rules(deep, "b.rules")[1]] == [("syntax.too_deep", 5)]
