@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -33,8 +34,9 @@ class RuleError(DangkaError):
         head = f"{self.location}: {self.code}: {self.message}"
         if not self.source_line or self.location.col is None:
             return head
-        caret = " " * display_width(self.source_line[: max(self.location.col - 1, 0)]) + "^"
-        return f"{head}\n    {self.source_line}\n    {caret}"
+        line = visible(self.source_line)
+        caret = " " * display_width(line[: max(self.location.col - 1, 0)]) + "^"
+        return f"{head}\n    {line}\n    {caret}"
 
     def sort_key(self) -> tuple:
         return (self.location.file, self.location.line or 0, self.location.col or 0, self.code)
@@ -251,7 +253,7 @@ def _syntax_error(error: UnexpectedInput, text: str, filename: str, line_offset:
     if isinstance(error, UnexpectedToken) and error.token.type != "$END":
         found = tr(f"看到了“{error.token}”", f"found '{error.token}'")
     elif isinstance(error, UnexpectedCharacters):
-        found = tr(f"看到了无法识别的字符“{error.char}”", f"found an unexpected character '{error.char}'")
+        found = _describe_character(error.char)
     expected = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
     if code:
         message = _catalogue_message(code)
@@ -263,6 +265,27 @@ def _syntax_error(error: UnexpectedInput, text: str, filename: str, line_offset:
     if details:
         message = f"{message}（{details}）" if tr("zh", "en") == "zh" else f"{message} ({details})"
     return RuleError(code, message, Location(filename, line + line_offset, col), source_line)
+
+
+def _invisible(char: str) -> bool:
+    return unicodedata.category(char)[0] == "C" or unicodedata.category(char) in ("Zl", "Zp")
+
+
+def visible(line: str) -> str:
+    """A source line as a terminal can show it, one column per character: tabs as spaces, control
+    and invisible characters (zero-width, right-to-left marks, escapes) as �."""
+    return "".join(" " if char == "\t" else "\ufffd" if _invisible(char) else char for char in line)
+
+
+def _describe_character(char: str) -> str:
+    """What the lexer could not read, said so that the writer can find it."""
+    if _invisible(char):
+        return tr(f"看到了看不见的字符 U+{ord(char):04X}（显示为 �），请删除",
+                  f"found an invisible character U+{ord(char):04X} (shown as �): delete it")
+    half = unicodedata.normalize("NFKC", char)
+    if half != char and half.isascii():
+        return tr(f"看到了全角字符“{char}”，请改用半角“{half}”", f"found the full-width '{char}': write '{half}'")
+    return tr(f"看到了无法识别的字符“{char}”", f"found an unexpected character '{char}'")
 
 
 def _line_of(text: str, line: int) -> str:

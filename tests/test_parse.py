@@ -12,6 +12,7 @@ from dangka.dsl import ast
 from dangka.dsl.parse import MAX_NESTING, SYNTAX_EXAMPLES, RuleError, RuleErrors, parse_text
 from dangka.dsl.transform import parse_file, parse_rules
 from dangka.engine.knowledge import default_rules_dir
+from dangka.i18n import display_width
 
 GOOD = '''# 注释
 规则 FORM-A-001 "标题"
@@ -212,3 +213,22 @@ def test_brackets_inside_text_and_comments_do_not_count_as_nesting():
     assert errors == []
     deep = text.replace("如果 户.年度 > 1", "如果 " + opened + "户.年度 > 1" + ")" * (MAX_NESTING + 5))
     assert [(error.code, error.location.line) for error in parse_rules(deep, "b.rules")[1]] == [("syntax.too_deep", 5)]
+
+
+@pytest.mark.parametrize("hidden", ["\u200b", "\u202e", "\x1b", "\x07", "\x85", "\u2028", "\ufeff"])
+def test_an_invisible_character_is_named_by_its_code_point_and_not_echoed(hidden):
+    _rules, errors = parse_rules(_one_rule(f"如果 户.年度{hidden} > 1"), "h.rules")
+    (error,) = errors
+    assert (error.code, error.location.line, error.location.col) == ("syntax.unexpected", 5, 9)
+    assert f"看不见的字符 U+{ord(hidden):04X}" in error.message
+    rendered = error.render()
+    assert hidden not in rendered
+    source, caret = rendered.split("\n")[1:]
+    assert caret.index("^") == display_width(source[: source.index("\ufffd")])
+
+
+def test_a_full_width_character_is_named_with_its_half_width_form():
+    _rules, errors = parse_rules(_one_rule("如果 户．年度 ＞ 1"), "f.rules")
+    assert [(error.code, error.location.col) for error in errors] == [("syntax.unexpected", 6)]
+    assert "全角字符“．”，请改用半角“.”" in errors[0].message
+
