@@ -293,7 +293,7 @@ def _line_of(text: str, line: int) -> str:
     return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
 
 
-_RULE_START = re.compile(r"^[ \t]*(规则|rule)(?=[ \t])", re.MULTILINE)
+_RULE_START = re.compile(r"^[ \t\u3000\u00a0]*(规则|rule)(?=[ \t\u3000\u00a0])", re.MULTILINE)
 
 
 def split_rules(text: str) -> list[tuple[int, str]]:

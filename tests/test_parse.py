@@ -232,3 +232,10 @@ def test_a_full_width_character_is_named_with_its_half_width_form():
     assert [(error.code, error.location.col) for error in errors] == [("syntax.unexpected", 6)]
     assert "全角字符“．”，请改用半角“.”" in errors[0].message
 
+
+
+def test_full_width_spaces_and_no_break_spaces_separate_words():
+    text = _one_rule("如果 户.年度\u3000>\u00a01\u3000并且　户.年度 < 3").replace("\n 如果", "\n\u3000如果")
+    rule_file, errors = parse_rules(text, "s.rules")
+    assert errors == []
+    assert rule_file.rules == parse_rules(_one_rule("如果 户.年度 > 1 并且 户.年度 < 3"), "s.rules")[0].rules
