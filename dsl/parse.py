@@ -34,12 +34,28 @@ class RuleError(DangkaError):
         head = f"{self.location}: {self.code}: {self.message}"
         if not self.source_line or self.location.col is None:
             return head
-        line = visible(self.source_line)
-        caret = " " * display_width(line[: max(self.location.col - 1, 0)]) + "^"
+        line, before = _around(visible(self.source_line), max(self.location.col - 1, 0))
+        caret = " " * display_width(line[:before]) + "^"
         return f"{head}\n    {line}\n    {caret}"
 
     def sort_key(self) -> tuple:
         return (self.location.file, self.location.line or 0, self.location.col or 0, self.code)
+
+
+QUOTED_CHARS = 60  # of a source line, on each side of an error's column
+
+
+def _around(line: str, index: int) -> tuple[str, int]:
+    """The part of a long line around `index`, marked … where cut, and where `index` now falls."""
+    start = max(index - QUOTED_CHARS, 0)
+    end = index + QUOTED_CHARS
+    lead = "…" if start else ""
+    return lead + line[start:end] + ("…" if end < len(line) else ""), len(lead) + index - start
+
+
+def _shown(text: str) -> str:
+    """A token as quoted in a message: a name or text of thousands of characters is cut."""
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 class RuleErrors(DangkaError):
@@ -251,7 +267,7 @@ def _syntax_error(error: UnexpectedInput, text: str, filename: str, line_offset:
     source_line = _line_of(text, line)
     found = ""
     if isinstance(error, UnexpectedToken) and error.token.type != "$END":
-        found = tr(f"看到了“{error.token}”", f"found '{error.token}'")
+        found = tr(f"看到了“{_shown(error.token)}”", f"found '{_shown(error.token)}'")
     elif isinstance(error, UnexpectedCharacters):
         found = _describe_character(error.char)
     expected = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())

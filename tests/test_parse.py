@@ -239,3 +239,15 @@ def test_full_width_spaces_and_no_break_spaces_separate_words():
     rule_file, errors = parse_rules(text, "s.rules")
     assert errors == []
     assert rule_file.rules == parse_rules(_one_rule("如果 户.年度 > 1 并且 户.年度 < 3"), "s.rules")[0].rules
+
+
+def test_an_error_on_a_very_long_line_quotes_only_the_part_around_it():
+    long_name = "字" * 300_000
+    text = _one_rule("如果 户.年度 > 1" + " " * 500_000 + f" {long_name} 户.年度")
+    (error,) = parse_rules(text, "l.rules")[1]
+    assert error.code == "syntax.missing_operator"
+    rendered = error.render()
+    assert len(rendered) < 1_000
+    head, source, caret = rendered.split("\n")
+    assert "“字字" in head and "…”" in head
+    assert source.strip().startswith("…") and caret.index("^") == display_width(source[: source.index("字")])
