@@ -537,6 +537,7 @@ def check_rules(files: list[ast.RuleFile], policies) -> CheckedRules:
                 errors.append(RuleError("derived.clash", tr(f"结论“{rule.conclude}”与户的字段同名，请换个名字",
                                                             f"concluded fact '{rule.conclude}' clashes with a household field"),
                                         Location(span.file, span.line, span.col), lines[span.line - 1]))
+                continue  # as a fact it would hide the field: 户.年度 > 2016 would compare 是/否 with a number
             concluded.setdefault(rule.conclude, rule)
     derived_names = set(concluded)
     checked = []

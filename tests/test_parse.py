@@ -251,3 +251,14 @@ def test_an_error_on_a_very_long_line_quotes_only_the_part_around_it():
     head, source, caret = rendered.split("\n")
     assert "“字字" in head and "…”" in head
     assert source.strip().startswith("…") and caret.index("^") == display_width(source[: source.index("字")])
+
+
+def test_a_conclusion_named_like_a_household_field_gives_one_error_not_three():
+    from dangka.dsl.check import check_rules
+    from dangka.policy import Policies
+
+    text = '规则 D-1 "t"\n 依据 "b"\n 如果 户.年度 > 2016\n 结论 年度\n'
+    rule_file, errors = parse_rules(text, "c.rules")
+    assert errors == []
+    checked = check_rules([rule_file], Policies.load(None))
+    assert [(error.code, error.location.line) for error in checked.errors] == [("derived.clash", 4)]
