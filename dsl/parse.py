@@ -277,7 +277,7 @@ def _syntax_error(error: UnexpectedInput, text: str, filename: str, line_offset:
     else:
         code = "syntax.unexpected"
         message = tr("这里写法不对", "this is not valid here")
-    details = "；".join(part for part in (found, _describe_expected(expected)) if part)
+    details = tr("；", "; ").join(part for part in (found, _describe_expected(expected)) if part)
     if details:
         message = f"{message}（{details}）" if tr("zh", "en") == "zh" else f"{message} ({details})"
     return RuleError(code, message, Location(filename, line + line_offset, col), source_line)

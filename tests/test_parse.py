@@ -262,3 +262,14 @@ def test_a_conclusion_named_like_a_household_field_gives_one_error_not_three():
     assert errors == []
     checked = check_rules([rule_file], Policies.load(None))
     assert [(error.code, error.location.line) for error in checked.errors] == [("derived.clash", 4)]
+
+
+def test_english_syntax_messages_use_english_punctuation():
+    from dangka.i18n import set_lang
+
+    set_lang("en")
+    try:
+        (error,) = parse_rules(_one_rule("如果 户.年度 > 1 < 2"), "e.rules")[1]
+    finally:
+        set_lang("zh")
+    assert "found '<'; expected: " in error.message and "；" not in error.message
