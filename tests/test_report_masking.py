@@ -110,3 +110,13 @@ def test_a_finding_category_input_invalid_is_kept_without_errors():
     tally = Tally()
     tally.add({"findings": [{"category": "input.invalid", "severity": "high"}]})
     assert tally.summary()["by_category"] == {"input.invalid": 1}
+
+
+def test_the_knowledge_digest_is_never_taken_for_a_phone_number(sample_knowledge, monkeypatch):
+    # A sha256 digest in hex can hold a run like 13812345678; it is no personal data.
+    digest = "b4e044" + "13812345678" + "0" * 47
+    monkeypatch.setattr(sample_knowledge, "digest", digest)
+    report = document([], ERRORS, sample_knowledge)
+    assert masked_report(report)["knowledge"]["digest"] == digest
+    assert masked_report(report)["errors"][0]["message"] == "电话 136****0011 无法读取"
+    assert f'"digest": "{digest}"' in streamed(JsonWriter, [], ERRORS, sample_knowledge, True)

@@ -165,9 +165,9 @@ class JsonWriter:
         self.out = Utf8Output(out)
         self.mask = mask
         self.tally = Tally()
-        head = header(knowledge)
-        # The header's text without its closing "\n}", continued by the households list.
-        self.out.write(json_text(mask_value(head) if mask else head)[:-2] + ',\n  "households": [')
+        # The header's text without its closing "\n}", continued by the households list. It holds the
+        # version and the knowledge block, no personal data (masked_report leaves it as it is too).
+        self.out.write(json_text(header(knowledge))[:-2] + ',\n  "households": [')
 
     def household(self, entry: dict) -> None:
         self.out.write(",\n    " if self.tally.households else "\n    ")
