@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import sys
 from array import array
 from bisect import bisect_right
@@ -310,21 +311,42 @@ def _read_document(path: str, kind: str, shared_texts: bool = False) -> tuple[ob
 
 
 def _read_text(path: str, limit: int, kind: str) -> str:
-    try:
-        size = os.path.getsize(path)
+    with _open_plain_file(path) as stream:
+        size = os.fstat(stream.fileno()).st_size
         if size > limit:
             raise _Refused(tr(
                 f"文件过大（{size / MIB:.1f} MB），单个 {kind.upper()} 文件不能超过 {limit // MIB} MB；"
                 "请拆分文件，或改用 JSON Lines（.jsonl）格式",
                 f"file too large ({size / MIB:.1f} MB); a {kind.upper()} file may not exceed {limit // MIB} MB; "
                 "split the file or use JSON Lines (.jsonl)"))
-        with open(path, "rb") as stream:
+        try:
             # Asking for the limit itself would allocate it whole (64 MB) however small the file.
             data = stream.read(size + 1)
-    except OSError as error:
-        raise _Refused(tr(f"无法读取文件：{error.strerror or error}", f"cannot read the file: {error.strerror or error}")) from None
+        except OSError as error:
+            raise _Refused(_unreadable_file_message(error)) from None
     _refuse_binary(data[:SNIFF_BYTES])
     return _decode(data)
+
+
+def _open_plain_file(path: str) -> IO[bytes]:
+    """The file opened for reading in binary; raises _Refused when it cannot be read or is not a plain file."""
+    try:
+        # Opened without blocking, so that a named pipe without a writer is seen, not waited on.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise _Refused(_unreadable_file_message(error)) from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise _Refused(tr("这是文件夹，不是文件", "this is a folder, not a file") if stat.S_ISDIR(mode) else
+                       tr("不是普通文件（可能是管道、设备或套接字），无法读取",
+                          "not a regular file (a pipe, device or socket); cannot be read"))
+    os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "rb")
+
+
+def _unreadable_file_message(error: OSError) -> str:
+    return tr(f"无法读取文件：{error.strerror or error}", f"cannot read the file: {error.strerror or error}")
 
 
 def _refuse_binary(head: bytes) -> None:
@@ -711,7 +733,12 @@ def _case_dossiers(cases: object, lines: object, root_line: int | None) -> Itera
 
 def _json_lines(source: str) -> Iterator[tuple[int | None, object, str | None]]:
     try:
-        with open(source, "rb") as stream:
+        stream = _open_plain_file(source)
+    except _Refused as refused:
+        yield None, None, refused.message
+        return
+    try:
+        with stream:
             if b"\x00" in stream.read(SNIFF_BYTES):
                 yield None, None, tr("不是文本文件（含有二进制内容），无法作为档案读取",
                                      "not a text file (binary content); cannot be read as a dossier")
@@ -719,7 +746,7 @@ def _json_lines(source: str) -> Iterator[tuple[int | None, object, str | None]]:
             stream.seek(0)
             yield from _json_line_entries(stream)
     except OSError as error:
-        yield None, None, tr(f"无法读取文件：{error.strerror or error}", f"cannot read the file: {error.strerror or error}")
+        yield None, None, _unreadable_file_message(error)
 
 
 def _json_line_entries(stream: IO[bytes]) -> Iterator[tuple[int | None, object, str | None]]:

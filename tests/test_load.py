@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import hashlib
 import json
 import re
@@ -480,3 +481,18 @@ def test_a_surrogate_escape_in_yaml_refuses_its_dossier_with_either_parser(tmp_p
     path = tmp_path / "one.yaml"
     path.write_text(f'id: HN-1\nhead:\n  name: "{escape}张三"\n', encoding="utf-8")
     pinned(only_error(load(path)), re.escape("one.yaml:3: input.invalid: YAML 格式错误：第 3 行的文字含有 Unicode 代理项转义（如 \\ud800），不是有效的文字"))
+
+
+# -- paths that are not plain files ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["pipe.yaml", "pipe.json", "pipe.jsonl", "registry.yaml"])
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path, name):
+    pipe = tmp_path / name
+    os.mkfifo(pipe)
+    message = r"不是普通文件（可能是管道、设备或套接字），无法读取"
+    if name == "registry.yaml":
+        with time_limit(5), pytest.raises(InputError, match=message):
+            load_registry(str(pipe))
+    else:
+        pinned(only_error(load(pipe)), message)
