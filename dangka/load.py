@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -164,7 +165,7 @@ def walk(folder: str, suffixes: Iterable[str] = tuple(DOSSIER_SUFFIXES)) -> Iter
 def _candidates(source: str) -> Iterator[tuple[int | None, object, str | None]]:
     """(line, dossier candidate, None) for each dossier in a file, or (line, None, message) when unreadable."""
     kind = DOSSIER_SUFFIXES.get(Path(source).suffix.lower())
-    if not os.path.exists(source):
+    if not os.path.lexists(source):  # a link that leads nowhere is opened below, which says why
         yield None, None, tr("文件或文件夹不存在", "no such file or folder")
     elif kind is None:
         yield None, None, tr("不支持的文件类型：档案应为 .yaml、.yml、.json 或 .jsonl 文件",
@@ -345,8 +346,21 @@ def _open_plain_file(path: str) -> IO[bytes]:
     return os.fdopen(descriptor, "rb")
 
 
+# The system's reasons are English; the common ones in plain Chinese, the rest as the system gives them.
+_OS_REASONS = {
+    errno.ENOENT: "文件不存在",
+    errno.EACCES: "没有读取权限",
+    errno.EPERM: "没有读取权限",
+    errno.EISDIR: "这是文件夹，不是文件",
+    errno.ELOOP: "符号链接形成循环",
+    errno.ENAMETOOLONG: "文件名过长",
+    errno.EIO: "读取时出现输入输出错误（磁盘或网络故障）",
+}
+
+
 def _unreadable_file_message(error: OSError) -> str:
-    return tr(f"无法读取文件：{error.strerror or error}", f"cannot read the file: {error.strerror or error}")
+    reason = error.strerror or str(error)
+    return tr(f"无法读取文件：{_OS_REASONS.get(error.errno, reason)}", f"cannot read the file: {reason}")
 
 
 def _refuse_binary(head: bytes) -> None:

@@ -496,3 +496,22 @@ def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path, name):
             load_registry(str(pipe))
     else:
         pinned(only_error(load(pipe)), message)
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda path: path.symlink_to(path.parent / "nowhere.yaml"), r"无法读取文件：文件不存在"),
+    (lambda path: path.symlink_to(path), r"无法读取文件：符号链接形成循环"),
+    (lambda path: path.mkdir(), r"这是文件夹，不是文件"),
+])
+def test_a_registry_that_cannot_be_opened_is_named_in_chinese(tmp_path, make, message):
+    path = tmp_path / "registry.yaml"
+    make(path)
+    with pytest.raises(InputError, match=message) as raised:
+        load_registry(str(path))
+    assert raised.value.location.file == str(path)
+
+
+def test_a_dossier_link_that_loops_is_named_as_such(tmp_path):
+    path = tmp_path / "loop.jsonl"
+    path.symlink_to(path)
+    pinned(only_error(load(path)), r"无法读取文件：符号链接形成循环")
