@@ -137,10 +137,12 @@ class AlphaNetwork:
                 node = self._insert(node, item)
             return node
         if key == "$or":
+            # rete.c links the $or's forward node below each alternative's end, once per alternative:
+            # an alternative written twice shares its end node and links the forward node twice.
             onward = _Node()
-            for alternative in value:
+            for number, alternative in enumerate(value):
                 end = self._insert(node, alternative)
-                self._child(end, ("onward", id(onward)), onward)
+                self._child(end, ("onward", id(onward), number), onward)
             return onward
         return self._child(node, _child_key(condition), None)
 
@@ -171,16 +173,7 @@ class AlphaNetwork:
     def _deepest(self, top: _Node) -> int:
         found = self._depth.get(id(top))
         if found is None:
-            memo: dict[int, int] = {}
-
-            def deepest(node: _Node) -> int:
-                value = memo.get(id(node))
-                if value is None:
-                    value = memo[id(node)] = _passable(node) + max(
-                        (deepest(child) for child in node.children.values()), default=0)
-                return value
-
-            found = self._depth[id(top)] = deepest(top)
+            found = self._depth[id(top)] = _deepest_below(top)
         return found
 
     def _problems(self, changes: list[tuple[_Node, tuple | None]]) -> list[str]:
@@ -199,6 +192,23 @@ class AlphaNetwork:
         if stack > STACK_LIMIT:
             problems.append(f"一条记录可能同时满足 {stack} 层条件，超过 {STACK_LIMIT}")
         return problems
+
+
+def _deepest_below(top: _Node) -> int:
+    """The most nodes one fact can leave on the stack from `top` down. Walked with a list, not by
+    recursion: a rule of hundreds of conditions joined by 并且 is a chain deeper than Python recurses."""
+    memo: dict[int, int] = {}
+    waiting = [(top, False)]
+    while waiting:
+        node, children_done = waiting.pop()
+        if id(node) in memo:
+            continue
+        if children_done:
+            memo[id(node)] = _passable(node) + max((memo[id(child)] for child in node.children.values()), default=0)
+        else:
+            waiting.append((node, True))
+            waiting.extend((child, False) for child in node.children.values() if id(child) not in memo)
+    return memo[id(top)]
 
 
 def _expressions(condition: dict) -> int:

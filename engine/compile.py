@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import itertools
+import json
 from dataclasses import dataclass, field
 
 from dangka import contract
@@ -278,7 +279,11 @@ def flatten(condition: dict) -> dict:
             items.extend(item[key])
         else:
             items.append(item)
-    return {key: items}
+    # The same condition twice means it once; in an $or, durable_rules would pass a fact through it twice.
+    unique: dict[str, dict] = {}
+    for item in items:
+        unique.setdefault(json.dumps(item, sort_keys=True, default=str), item)
+    return {key: list(unique.values())}
 
 
 class SlotNames:
@@ -507,7 +512,9 @@ class _RuleCompiler:
             alias, key = self.subject(pattern, node.item)
             if inside is not None and alias != inside:
                 return None
-            words = [fact_value(item.value) for item in node.collection.items]
+            # A set names each word once; written twice, it would make durable_rules pass a fact
+            # through the same $or twice (engine/alpha.py).
+            words = list(dict.fromkeys(fact_value(item.value) for item in node.collection.items))
             if node.negated:
                 condition = {"$and": [{"$neq": {key: word}} for word in words]}
             else:

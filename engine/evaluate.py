@@ -367,8 +367,10 @@ def arithmetic(op: str, left, right):
     if isinstance(left, _dt.date) and isinstance(right, _dt.date):
         return (left - right).days
     if isinstance(left, _dt.date):
-        delta = _dt.timedelta(days=right)
-        return left + delta if op == "+" else left - delta
+        try:
+            return left + _dt.timedelta(days=right) if op == "+" else left - _dt.timedelta(days=right)
+        except OverflowError:
+            return Missing(("日期超出公元 1—9999 年",))
     if op == "+":
         return left + right
     if op == "-":

@@ -271,3 +271,40 @@ def test_a_rule_joining_more_facts_than_a_durable_rules_match_holds_is_refused()
         assert_all(17)
     assert AlphaNetwork().add([_joins(16)]) == []
     assert AlphaNetwork().add([_joins(17)]) == ["一次匹配要连接 17 条记录，超过 16"]
+
+
+def _repeated_alternatives(count: int) -> dict:
+    return {"all": [{"m": {"$and": [{"t": "member"}, {"$or": [{"health": "病"}] * count}]}}]}
+
+
+def test_an_alternative_written_twice_is_passed_twice_and_the_model_counts_it():
+    # rete.c links an $or's forward node below each alternative's end, even when two alternatives
+    # share their end node: a fact then waits on the stack once per copy.
+    fact = {"sid": "1", "id": "a", "t": "member", "health": "病"}
+    with pytest.raises(durable_rules_engine.error, match="303"):
+        _assert_and_drain(_durable([_repeated_alternatives(70)]), fact)
+    assert _network([_repeated_alternatives(50)]).stack() == 1 + 1 + 50
+    assert AlphaNetwork().add([_repeated_alternatives(70)]) == [f"一条记录可能同时满足 72 层条件，超过 {STACK_LIMIT}"]
+
+
+def _one_rule(tmp_path, condition: str) -> Knowledge:
+    (tmp_path / "one.rules").write_text(f'规则 GEN-D-001 "测试"\n  类别 form.inconsistent\n  严重程度 低\n  依据 "测试"\n'
+                                        f'  如果 {condition}\n', encoding="utf-8")
+    return Knowledge.load([tmp_path])
+
+
+@pytest.mark.parametrize("condition", [
+    "户.主要致贫原因 属于 {" + ", ".join(["因病"] * 200) + "}",
+    " 或者 ".join(["户.主要致贫原因 == 因病"] * 200),
+], ids=["set", "or"])
+def test_a_word_or_condition_written_many_times_counts_once(tmp_path, clean_dossier, condition):
+    engine = Engine(_one_rule(tmp_path, condition))
+    assert engine.knowledge.plans[0].network.stack() < 10
+    cause = engine.household(clean_dossier).first("household").values["primary_cause"]
+    assert [finding.rule.rule.id for finding in engine.check(clean_dossier).findings] == (["GEN-D-001"] if cause == "因病" else [])
+
+
+def test_a_chain_of_a_thousand_conditions_is_refused_without_recursing(tmp_path):
+    from dangka.dsl.parse import RuleErrors
+    with pytest.raises(RuleErrors, match=r"一条记录可能同时满足 1200 层条件"):
+        _one_rule(tmp_path, " 并且 ".join(f"户.年度 > {n}" for n in range(1, 1200)))

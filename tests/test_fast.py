@@ -59,3 +59,18 @@ def test_each_comparison_and_membership_agrees_with_the_evaluator(clean_dossier)
                 node = ast.MemberOf(ast.Literal(left, ast.NO_SPAN),
                                     ast.SetLiteral((ast.Literal(right, ast.NO_SPAN),), ast.NO_SPAN), negated, ast.NO_SPAN)
                 assert compile_condition(node)(household, {}) is ((left == right) != negated)
+
+
+def test_a_date_moved_out_of_the_calendar_is_undecided_in_slots_and_evaluator(clean_dossier):
+    import datetime as dt
+
+    from dangka.dsl import ast
+    from dangka.engine.evaluate import UNKNOWN
+
+    household = Engine(Knowledge.load()).household(clean_dossier)
+    for op, days in (("-", 10**11), ("+", 10**7), ("+", 10**30)):
+        moved = ast.Binary(op, ast.Literal(dt.date(2017, 1, 1), ast.NO_SPAN), ast.Literal(days, ast.NO_SPAN), ast.NO_SPAN)
+        node = ast.Compare(">", moved, ast.Literal(dt.date(2000, 1, 1), ast.NO_SPAN), ast.NO_SPAN)
+        assert compile_condition(node)(household, {}) is None
+        reads = Reads()
+        assert Evaluator(household).condition(node, {}, reads) == UNKNOWN
