@@ -424,6 +424,20 @@ class _BoundedLoader(yaml.SafeLoader):
             raise _Refused(_bomb_message(), node.start_mark.line + 1)
 
 
+# The problem text of a YAML integer Python will not convert; _YAML_PROBLEMS words it for the user.
+_TOO_MANY_DIGITS = "a number with too many digits"
+
+
+def _construct_int(loader: _BoundedLoader, node: yaml.ScalarNode) -> int:
+    try:
+        return loader.construct_yaml_int(node)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        raise yaml.constructor.ConstructorError(None, None, _TOO_MANY_DIGITS, node.start_mark) from None
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
 def _parse_yaml(text: str) -> tuple[object, dict[str, list[int] | int]]:
     try:
         loader = _BoundedLoader(text)
@@ -479,6 +493,7 @@ _YAML_PROBLEMS = (
      "unsupported YAML tag (tags are never executed)"),
     (SURROGATE_PROBLEM, "的文字含有 Unicode 代理项转义（如 \\ud800），不是有效的文字",
      "a string holds a Unicode surrogate escape (such as \\ud800); not valid text"),
+    (_TOO_MANY_DIGITS, "的数字位数过多，无法读取", "a number with too many digits"),
     ("found unhashable key", "映射的键不能是列表或映射", "a mapping key may not be a list or a mapping"),
     ("expected a single document", "文件含有多个 YAML 文档（---）；请每个文件一个文档，多户用 households 列表",
      "several YAML documents (---) in one file; use one document with a households list"),

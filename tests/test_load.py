@@ -83,7 +83,7 @@ MALFORMED_CASES = [
     ("tab_indent.yaml", 4, r"YAML 格式错误：第 4 行含有制表符"),
     ("python_tag.yaml", 2, r"不支持的 YAML 标签"),
     ("multi_document.yaml", 3, r"文件含有多个 YAML 文档"),
-    ("huge_integer.yaml", None, r"YAML 中有无法读取的取值（例如位数过多的数字）"),
+    ("huge_integer.yaml", 2, r"YAML 格式错误：第 2 行的数字位数过多，无法读取"),
     ("empty.yaml", None, r"文件为空，没有档案"),
     ("top_level_list.yaml", 2, r"文件顶层应为一户档案（含 id 的映射）或 households 列表，实为列表"),
     ("top_level_scalar.json", 1, r"实为单个取值"),
