@@ -438,6 +438,18 @@ def _construct_int(loader: _BoundedLoader, node: yaml.ScalarNode) -> int:
 _BoundedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
+def _construct_timestamp(loader: _BoundedLoader, node: yaml.ScalarNode) -> object:
+    """A date or date-time; one that does not exist (2017-02-30) is kept as written, as JSON keeps it,
+    for the contract and the rules to report instead of the whole file being refused."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
 def _parse_yaml(text: str) -> tuple[object, dict[str, list[int] | int]]:
     try:
         loader = _BoundedLoader(text)

@@ -515,3 +515,13 @@ def test_a_dossier_link_that_loops_is_named_as_such(tmp_path):
     path = tmp_path / "loop.jsonl"
     path.symlink_to(path)
     pinned(only_error(load(path)), r"无法读取文件：符号链接形成循环")
+
+
+@pytest.mark.parametrize("written", ["2017-02-30", "2017-13-01", "2017-01-01 25:00:00"])
+def test_an_impossible_yaml_date_loads_as_its_text_as_in_json(tmp_path, examples_dir, written):
+    text = (examples_dir / "clean.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "dossier.yaml"
+    path.write_text(text.replace("filled_date: 2017-05-09", f"filled_date: {written}", 1), encoding="utf-8")
+    [loaded] = load(path)
+    assert loaded.error is None, loaded.error
+    assert loaded.dossier["forms"]["survey"]["filled_date"] == written
