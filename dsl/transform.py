@@ -25,6 +25,9 @@ ARITH_OPS = {"+": "+", "-": "-", "*": "*", "×": "*", "/": "/", "÷": "/"}
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 # No household value needs more; Python itself refuses to read integers of over 4,300 digits.
 MAX_NUMBER_DIGITS = 100
+# Characters a rule's text may not hold: control characters (a terminal runs ESC sequences from the
+# reports) and the bidirectional overrides that make text read otherwise than it is. Tab is text.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class _Builder(Transformer):
@@ -86,7 +89,15 @@ class _Builder(Transformer):
 
     @v_args(meta=True)
     def string(self, meta, children):
-        return ast.Literal(str(children[0])[1:-1], self._span(meta))
+        text = str(children[0])[1:-1]
+        control = _CONTROL.search(text)
+        if control is not None:
+            span = self._span(meta)
+            code = f"U+{ord(control.group()):04X}"
+            raise RuleError("syntax.control", tr(f"文字中含有控制字符 {code}，报告中会打乱显示或被终端当作命令，请删去",
+                                                 f"the text holds the control character {code}; remove it"),
+                            Location(span.file, span.line, span.col + 1 + control.start()))
+        return ast.Literal(text, self._span(meta))
 
     @v_args(meta=True)
     def true(self, meta, children):

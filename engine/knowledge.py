@@ -27,7 +27,12 @@ def rule_files(paths: list[str | Path] | None) -> list[Path]:
     found: list[Path] = []
     for root in roots:
         if root.is_dir():
-            found.extend(sorted(root.rglob("*.rules")))
+            inside = sorted(root.rglob("*.rules"))
+            if not inside:
+                # Checking with no rules would find nothing and look like a clean bill of health.
+                raise RuleError("file.none", tr(f"文件夹 {root} 中没有规则文件（.rules）", f"no rule files (.rules) in the folder {root}"),
+                                Location(str(root)))
+            found.extend(inside)
         else:
             found.append(root)
     return found

@@ -110,3 +110,12 @@ def test_every_record_and_field_label_can_be_written_in_a_rule():
         parser().parse(f'规则 A-1 "t"\n 依据 "b"\n 如果 {entity.label}.x > 1\n 结论 y\n')
         for field in entity.fields:
             parser().parse(f'规则 A-1 "t"\n 依据 "b"\n 如果 户.{field.label} > 1 并且 户.{field.key} > 1\n 结论 y\n')
+
+
+def test_a_rules_folder_without_rule_files_is_an_error_not_a_clean_check(tmp_path, capsys, examples_dir):
+    from dangka.cli import main
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "notes.txt").write_text("规则写在 .rules 文件里", encoding="utf-8")
+    for command in (["lint", str(tmp_path / "rules")], ["check", str(examples_dir), "--rules", str(tmp_path / "rules")]):
+        assert main(command) == 2
+        assert f"{tmp_path / 'rules'}: file.none: 文件夹 {tmp_path / 'rules'} 中没有规则文件（.rules）" in capsys.readouterr().err

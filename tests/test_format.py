@@ -125,3 +125,13 @@ def test_every_condition_that_parses_is_formatted_to_the_same_rules(parts, last)
         return
     formatted = format_text(text, "p.rules")  # raises fmt.unstable when it would not read back
     assert format_text(formatted, "p.rules") == formatted
+
+
+def test_fmt_formats_the_readable_files_and_names_the_unreadable_one(tmp_path, capsys):
+    (tmp_path / "a.rules").write_bytes(b"\xff\xfe not utf-8")
+    good = tmp_path / "b.rules"
+    good.write_text('规则 A-1 "t"\n 依据 "b"\n 如果 户.年度>2016\n 结论 x\n', encoding="utf-8")
+    assert main(["fmt", str(tmp_path)]) == 2
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'a.rules'}:1: file.encoding: 规则文件必须是 UTF-8 编码" in out and f"已整理：{good}" in out
+    assert "  如果 户.年度 > 2016\n" in good.read_text(encoding="utf-8")

@@ -273,3 +273,15 @@ def test_english_syntax_messages_use_english_punctuation():
     finally:
         set_lang("zh")
     assert "found '<'; expected: " in error.message and "；" not in error.message
+
+
+@pytest.mark.parametrize("control", ["\x1b", "\x07", "\x7f", "\u202e"], ids=["escape", "bell", "delete", "right-to-left override"])
+def test_a_control_character_in_text_is_a_rule_error_at_its_column(control):
+    _rules, errors = parse_rules(_one_rule("如果 户.年度 > 1", f'提示 "清屏{control}[2J"'), "c.rules")
+    assert [(error.code, error.location.line, error.location.col) for error in errors] == [("syntax.control", 6, 8)]
+    assert f"文字中含有控制字符 U+{ord(control):04X}" in errors[0].message
+
+
+def test_a_tab_in_text_is_text():
+    _rules, errors = parse_rules(_one_rule("如果 户.年度 > 1", '提示 "户主\t姓名"'), "t.rules")
+    assert errors == []

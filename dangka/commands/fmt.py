@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dangka.dsl.format import format_text
-from dangka.dsl.parse import RuleErrors, read_rule_file
+from dangka.dsl.parse import RuleError, RuleErrors, read_rule_file
 from dangka.engine.knowledge import rule_files
 from dangka.i18n import tr
 from dangka.output import write_atomic
@@ -22,9 +22,12 @@ def run(args) -> int:
     differing = []
     errors = []
     for path in rule_files([Path(p) for p in args.paths]):
-        text = read_rule_file(str(path))
         try:
+            text = read_rule_file(str(path))
             formatted = format_text(text, str(path))
+        except RuleError as problem:   # a file that cannot be read: the others are still formatted
+            errors.append(problem)
+            continue
         except RuleErrors as problem:
             errors.extend(problem.errors)
             continue
