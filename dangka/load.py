@@ -450,6 +450,16 @@ def _construct_timestamp(loader: _BoundedLoader, node: yaml.ScalarNode) -> objec
 _BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
+def _refuse_tag(loader: _BoundedLoader, node: yaml.Node) -> None:
+    raise yaml.constructor.ConstructorError(
+        None, None, f"could not determine a constructor for the tag {node.tag!r}", node.start_mark)
+
+
+# Bytes and sets are neither text nor JSON: nothing after the loader (convert, the reports) can write them.
+_BoundedLoader.add_constructor("tag:yaml.org,2002:binary", _refuse_tag)
+_BoundedLoader.add_constructor("tag:yaml.org,2002:set", _refuse_tag)
+
+
 def _parse_yaml(text: str) -> tuple[object, dict[str, list[int] | int]]:
     try:
         loader = _BoundedLoader(text)

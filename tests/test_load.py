@@ -525,3 +525,14 @@ def test_an_impossible_yaml_date_loads_as_its_text_as_in_json(tmp_path, examples
     [loaded] = load(path)
     assert loaded.error is None, loaded.error
     assert loaded.dossier["forms"]["survey"]["filled_date"] == written
+
+
+@pytest.mark.parametrize("value", ["!!binary aGVsbG8=", "!!set {a, b}"])
+def test_yaml_values_no_dossier_can_hold_are_refused_with_their_line(tmp_path, examples_dir, value):
+    # Bytes and sets are neither JSON nor text: convert and the reports could not write them.
+    text = (examples_dir / "clean.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "dossier.yaml"
+    path.write_text(text + f"note: {value}\n", encoding="utf-8")
+    error = only_error(load(path))
+    pinned(error, r"第 \d+ 行含有不支持的 YAML 标签")
+    assert error.location.line == len(text.splitlines()) + 1
