@@ -399,6 +399,9 @@ class _WorkbookReader:
             elif name in matched:
                 self.problems.append(f"工作表“{worksheet.title}”与“{matched[name].title}”重复，只读取了前者")
             else:
+                # Read-only sheets stop at the size the file states, which some tools leave stale:
+                # rows below it would be dropped without a word.
+                worksheet.reset_dimensions()
                 matched[name] = worksheet
         if HOUSEHOLD_SHEET.name not in matched:
             raise _WorkbookProblem("工作簿缺少工作表“户”（每户一行），无法读取")

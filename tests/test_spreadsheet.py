@@ -492,3 +492,28 @@ def test_column_letters_are_openpyxls():
     from dangka.spreadsheet import column_letter
 
     assert [column_letter(number) for number in range(1, 16385)] == [get_column_letter(number) for number in range(1, 16385)]
+
+
+def stated_size(path: Path, size: str) -> str:
+    """The workbook with each sheet's stated size (its <dimension>) replaced, as tools that write a stale one do."""
+    import re
+    import zipfile
+
+    original = path.read_bytes()
+    spoiled = path.with_name("stale.xlsx")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(spoiled, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name.startswith("xl/worksheets/"):
+                data = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{size}"'.encode(), data)
+            target.writestr(name, data)
+    assert path.read_bytes() == original
+    return str(spoiled)
+
+
+@pytest.mark.parametrize("size", ["A1:A1", "A1:B2", "A1:XFD1048576"])
+def test_rows_beyond_a_stale_stated_size_are_read(examples, workbook_path, size):
+    loaded = list(read_workbook(stated_size(workbook_path, size)))
+    assert [item.error for item in loaded] == [None, None]
+    for original, item in zip(examples, loaded, strict=True):
+        assert_same_data(original, item)
