@@ -14,9 +14,9 @@ from types import MappingProxyType
 
 import yaml
 
-from dangka.errors import DangkaError, Location
+from dangka.errors import DangkaError, InputError, Location
 from dangka.i18n import tr
-from dangka.yamltext import SURROGATE_PROBLEM, refuse_surrogates
+from dangka.load import load_yaml_document
 
 TYPES = ("num", "int", "bool", "str", "list")
 
@@ -70,7 +70,6 @@ class _Seq(list):
     line: int = 0
 
 
-@refuse_surrogates
 class _LineLoader(yaml.SafeLoader):
     """Safe loader that records line numbers and refuses duplicate keys (PyYAML keeps the last)."""
 
@@ -392,48 +391,23 @@ def _frozen(value: object) -> object:
 
 
 def _read_yaml(path: Path) -> object:
+    """A policy file's data with the line of each mapping, list and key.
+
+    The dossiers' guards (size, encoding, nesting, alias and merge bombs, numbers Python cannot
+    read, control characters, surrogate escapes) read it first: the line-keeping loader has none.
+    """
     try:
-        raw = path.read_bytes()
-    except OSError as error:
-        message = tr(f"无法读取文件：{error.strerror}", "cannot read file")
-        raise PolicyError([(Location(str(path)), message)]) from None
+        load_yaml_document(str(path))
+    except InputError as error:
+        raise PolicyError([(error.location, error.message)]) from None
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        message = tr("文件不是 UTF-8 编码（请用 UTF-8 保存）", "file is not UTF-8 (save it as UTF-8)")
-        raise PolicyError([(Location(str(path), line), message)]) from None
-    try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 — _LineLoader is a SafeLoader subclass
+        return yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_LineLoader)  # noqa: S506 — a SafeLoader subclass
     except yaml.MarkedYAMLError as error:
+        # What the guards let through and this loader refuses: a repeated key, a list as a key.
         mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else None
-        column = mark.column + 1 if mark is not None else None
         problem = error.problem or error.context or ""
-        message = tr(f"YAML 格式错误：{_yaml_problem_in_chinese(problem)}", f"YAML syntax error: {problem}")
-        raise PolicyError([(Location(str(path), line, column), message)]) from None
-    except (yaml.YAMLError, RecursionError) as error:
-        message = tr(f"YAML 格式错误：{type(error).__name__}", f"YAML error: {type(error).__name__}")
-        raise PolicyError([(Location(str(path)), message)]) from None
-
-
-# PyYAML's most frequent complaints, said the way a policy officer editing a file understands them.
-_YAML_PROBLEMS = (
-    ("could not find expected ':'", "缺少冒号“:”"),
-    ("expected ',' or ']'", "方括号 [ ] 没有闭合，或列表项之间缺少逗号"),
-    ("expected ',' or '}'", "花括号 { } 没有闭合，或项之间缺少逗号"),
-    ("mapping values are not allowed here", "此处不能出现冒号（文字中的冒号请用引号括起来）"),
-    ("did not find expected key", "缩进不对齐，或缺少“键:”"),
-    ("expected <block end>", "缩进不对齐"),
-    ("found character '\\t'", "含有制表符 Tab，请改用空格缩进"),
-    ("could not determine a constructor", "使用了不允许的 YAML 标签（只接受普通的映射、列表和值）"),
-    ("found undefined alias", "引用了未定义的锚点"),
-    (SURROGATE_PROBLEM, "文字含有 Unicode 代理项转义（如 \\ud800），不是有效的文字"),
-)
-
-
-def _yaml_problem_in_chinese(problem: str) -> str:
-    return next((chinese for english, chinese in _YAML_PROBLEMS if english in problem), problem)
+        location = Location(str(path), mark.line + 1, mark.column + 1) if mark is not None else Location(str(path))
+        raise PolicyError([(location, tr(f"YAML 格式错误：{problem}", f"YAML syntax error: {problem}"))]) from None
 
 
 class _Checker:

@@ -398,13 +398,13 @@ MALFORMED = {
         {"parameters.yaml": "kind: parameters\nparameters:\n  x: [1, 2\n  y: 3\n"},
         "parameters.yaml",
         4,
-        "YAML 格式错误：方括号 \\[ \\] 没有闭合",
+        "YAML 格式错误：第 4 行方括号 \\[ \\] 没有闭合",
     ),
     "tab indentation": (
         {"parameters.yaml": "kind: parameters\nparameters:\n\tx: 1\n"},
         "parameters.yaml",
         3,
-        "制表符 Tab",
+        "制表符",
     ),
     "value without reference": (
         parameters_with("""
@@ -633,7 +633,40 @@ MALFORMED = {
             "reference: 国卫财务发〔2016〕26号}", 'reference: "\\ud800国卫财务发〔2016〕26号"}')},
         "measures.yaml",
         9,
-        r"YAML 格式错误：文字含有 Unicode 代理项转义（如 \\ud800），不是有效的文字",
+        r"YAML 格式错误：第 9 行的文字含有 Unicode 代理项转义（如 \\ud800），不是有效的文字",
+    ),
+    # The policy files are read with the dossiers' guards (dangka.load.load_yaml_document).
+    "number of 5000 digits": (
+        {"parameters.yaml": f"kind: parameters\nparameters:\n  x: {'9' * 5000}\n".encode()},
+        "parameters.yaml",
+        3,
+        "位数过多",
+    ),
+    "nested 20,000 levels deep": (
+        {"parameters.yaml": ("kind: parameters\nparameters:\n  x: " + "[" * 20_000 + "]" * 20_000 + "\n").encode()},
+        "parameters.yaml",
+        3,
+        "嵌套过深",
+    ),
+    "control character": (
+        {"parameters.yaml": "kind: parameters\nparameters:\n  x: \"a\x07\"\n".encode()},
+        "parameters.yaml",
+        3,
+        "第 3 行含有不允许的控制字符",
+    ),
+    "merge keys doubling a mapping at every level": (
+        {"parameters.yaml": ("kind: parameters\nparameters:\n  a0: &a0 {x: 1, y: 2}\n" + "".join(
+            f"  a{n}: &a{n} {{<<: [*a{n - 1}, *a{n - 1}]}}\n" for n in range(1, 40))).encode()},
+        "parameters.yaml",
+        19,
+        "远大于文件本身",
+    ),
+    "aliases repeated a billion times": (
+        {"parameters.yaml": ("kind: parameters\nparameters:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+            f"  a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]\n" for n in range(1, 10))).encode()},
+        "parameters.yaml",
+        None,
+        "远大于文件本身",
     ),
 }
 
