@@ -329,6 +329,15 @@ def _read_text(path: str, limit: int, kind: str) -> str:
     return _decode(data)
 
 
+def open_input(path: str) -> IO[bytes]:
+    """An input file opened for reading in binary; raises InputError naming the file when it cannot be
+    read or is not a plain file (a named pipe would hold the run until something wrote to it)."""
+    try:
+        return _open_plain_file(path)
+    except _Refused as refused:
+        raise InputError(refused.message, Location(path)) from None
+
+
 def _open_plain_file(path: str) -> IO[bytes]:
     """The file opened for reading in binary; raises _Refused when it cannot be read or is not a plain file."""
     try:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import count, groupby
 from pathlib import Path
+from typing import IO
 
 
 from dangka.contract import ENTITIES, Entity, Field, normalize, structure_errors
@@ -23,6 +24,7 @@ from dangka.load import (
     SeenIds,
     household_key,
     iter_dossiers,
+    open_input,
     repeated_id_message,
     walk,
 )
@@ -361,14 +363,22 @@ class _WorkbookReader:
         self.households: dict[str, _Household] = {}
 
     def read(self) -> None:
-        _refuse_zip_bomb(self.path)
+        try:
+            stream = open_input(self.path)
+        except InputError as error:
+            raise _WorkbookProblem(error.message) from None
+        with stream:
+            self._read_workbook(stream)
+
+    def _read_workbook(self, stream: IO[bytes]) -> None:
+        _refuse_zip_bomb(stream)
         try:
             with warnings.catch_warnings():
                 # openpyxl warns about features it drops (data validation, styles); they do not matter here.
                 warnings.simplefilter("ignore")
                 from openpyxl import load_workbook   # only when a workbook is read
 
-                workbook = load_workbook(self.path, read_only=True, data_only=True)
+                workbook = load_workbook(stream, read_only=True, data_only=True)
         except Exception as error:  # openpyxl raises many kinds of error for a damaged file
             raise _damaged(error) from error
         try:
@@ -691,9 +701,9 @@ def _damaged(error: Exception) -> _WorkbookProblem:
     return _WorkbookProblem(f"无法读取工作簿：不是有效的 xlsx 文件（{type(error).__name__}）")
 
 
-def _refuse_zip_bomb(path: str) -> None:
+def _refuse_zip_bomb(stream: IO[bytes]) -> None:
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(stream) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise _damaged(error) from error

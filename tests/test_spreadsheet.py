@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import openpyxl
@@ -374,7 +375,20 @@ def test_workbook_that_unpacks_too_large_is_refused(workbook_path, monkeypatch):
 
 def test_missing_file(tmp_path):
     (loaded,) = read_workbook(str(tmp_path / "没有.xlsx"))
-    assert "无法读取工作簿" in loaded.error.message
+    with pytest.raises(InputError, match="无法读取文件：文件不存在"):
+        raise loaded.error
+
+
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    from tests.test_load import time_limit
+
+    pipe = tmp_path / "管道.xlsx"
+    os.mkfifo(pipe)
+    with time_limit(5):
+        (loaded,) = read_workbook(str(pipe))
+    with pytest.raises(InputError, match=r"不是普通文件（可能是管道、设备或套接字），无法读取"):
+        raise loaded.error
+    assert loaded.error.location.file == str(pipe)
 
 
 # --- mixed inputs and the convert command --------------------------------------------------------
