@@ -730,6 +730,18 @@ def _check_tree(data: object, budget: int) -> None:
         level, depth = below, depth + 1
 
 
+def json_text_value(text: str) -> object:
+    """The value of a JSON text (a workbook cell's), with the dossiers' guards: nesting, unpaired
+    surrogate escapes, numbers Python cannot read; raises InputError with a plain message."""
+    try:
+        value = _json_value(text, first_line=1)
+        _refuse_lone_surrogates(text, value, first_line=1)
+        _check_tree(value, budget=10_000 + 2 * len(text))
+    except _Refused as refused:
+        raise InputError(refused.message) from None
+    return value
+
+
 def _unreadable_value_message(kind: str) -> str:
     return tr(f"{kind} 中有无法读取的取值（例如位数过多的数字）", f"{kind} holds an unreadable value (e.g. a number with too many digits)")
 

@@ -24,6 +24,7 @@ from dangka.load import (
     SeenIds,
     household_key,
     iter_dossiers,
+    json_text_value,
     open_input,
     repeated_id_message,
     walk,
@@ -601,9 +602,9 @@ class _WorkbookReader:
             household.errors.append(f"{path_where}：路径“{_shown(path_cell)}”写法不对，应如 members[0].insurance")
             return
         try:
-            value = json.loads(str(value_cell)) if value_cell is not None else None
-        except (ValueError, RecursionError):
-            household.errors.append(f"{value_where}：值不是有效的 JSON")
+            value = json_text_value(str(value_cell)) if value_cell is not None else None
+        except InputError as error:
+            household.errors.append(f"{value_where}：值不是有效的 JSON（{error.message}）")
             return
         if not _put(household.dossier, parts, value):
             household.errors.append(f"{path_where}：路径“{path_cell}”在该户档案中接不上（列表项不存在或上层不是映射）")

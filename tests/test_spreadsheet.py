@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 import json
 import os
+import re
 from pathlib import Path
 
 import openpyxl
@@ -328,7 +329,7 @@ def test_bad_extra_rows_are_reported(workbook_path):
 
     assert messages(edited(workbook_path, spoil)) == [
         "户 HN-410727-0101-001（户!2 行）：其他字段!B3：路径“members[9].x”在该户档案中接不上（列表项不存在或上层不是映射）",
-        "户 HN-410727-0101-002（户!3 行）：其他字段!C4：值不是有效的 JSON；其他字段!B5：路径“a..b”写法不对，应如 members[0].insurance",
+        "户 HN-410727-0101-002（户!3 行）：其他字段!C4：值不是有效的 JSON（JSON 格式错误：第 1 行键应写在双引号内（或多了一个逗号））；其他字段!B5：路径“a..b”写法不对，应如 members[0].insurance",
     ]
 
 
@@ -531,3 +532,17 @@ def test_rows_beyond_a_stale_stated_size_are_read(examples, workbook_path, size)
     assert [item.error for item in loaded] == [None, None]
     for original, item in zip(examples, loaded, strict=True):
         assert_same_data(original, item)
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ('"\\ud800"', r"不成对的 Unicode 代理项转义 \\ud800"),
+    ("[" * 100 + "]" * 100, r"数据嵌套过深（超过 64 层）"),
+    ("[" * 5000 + "]" * 5000, r"数据嵌套过深（超过 64 层）"),
+    ("9" * 5000, r"无法读取的取值（例如位数过多的数字）"),
+], ids=["surrogate", "deep", "very deep", "5000 digits"])
+def test_an_extra_value_the_dossiers_would_refuse_is_refused_by_cell(workbook_path, value, reason):
+    def spoil(workbook):
+        workbook["其他字段"].append(["HN-410727-0101-001", "备注", value])
+
+    [message] = messages(edited(workbook_path, spoil))
+    assert re.search(r"^户 HN-410727-0101-001（户!2 行）：其他字段!C\d+：值不是有效的 JSON（.*" + reason, message), message
