@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import re
 import warnings
@@ -263,8 +264,21 @@ def _cell_of(node: object, field: Field) -> object:
     return value
 
 
+# A cell holds a double: integers beyond this are not kept exactly.
+MAX_EXACT_INTEGER = 2**53
+
+
 def _fits_cell(value: object) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool, dt.date))
+    """A value a cell gives back unchanged; others go to 其他字段 as JSON."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return True
+    if isinstance(value, int):
+        return abs(value) <= MAX_EXACT_INTEGER
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dt.datetime):
+        return value.tzinfo is None  # Excel has no time zones
+    return isinstance(value, dt.date)
 
 
 def _get(node: object, parts: list) -> tuple[bool, object]:

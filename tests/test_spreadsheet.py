@@ -546,3 +546,18 @@ def test_an_extra_value_the_dossiers_would_refuse_is_refused_by_cell(workbook_pa
 
     [message] = messages(edited(workbook_path, spoil))
     assert re.search(r"^户 HN-410727-0101-001（户!2 行）：其他字段!C\d+：值不是有效的 JSON（.*" + reason, message), message
+
+
+def test_values_a_cell_would_change_round_trip_through_the_extra_sheet(examples, tmp_path):
+    # A cell holds a double: no infinity, and integers exact only to 2**53; and no time zone.
+    dossier = copy.deepcopy(examples[0])
+    dossier["year"] = float("inf")
+    dossier["income"]["wage"] = -float("inf")
+    dossier["income"]["business"] = 10**20 + 1
+    dossier["members"][0]["work_months"] = -(2**53) - 1
+    zone = dt.timezone(dt.timedelta(hours=8))
+    dossier["forms"]["survey"]["filled_date"] = dt.datetime(2017, 5, 9, 10, 0, tzinfo=zone)
+    (loaded,) = round_trip([dossier], tmp_path)
+    assert loaded.error is None, loaded.error
+    dossier["forms"]["survey"]["filled_date"] = "2017-05-09T10:00:00+08:00"  # as convert writes it to JSON
+    assert without_nulls(loaded.dossier) == without_nulls(dossier)
