@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import math
 import os
+import re
 import tempfile
 import unicodedata
 from collections.abc import Iterable
@@ -454,12 +455,22 @@ def _layers(picture: Picture) -> list:
 # ---- SVG ----------------------------------------------------------------------------------------
 
 
+# Characters XML 1.0 cannot hold (control characters, U+FFFE, U+FFFF, lone surrogates): a name holding
+# one would make the whole SVG file unreadable.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _markup(text: str) -> str:
+    """Text for SVG and HTML: markup escaped, characters XML cannot hold shown as U+FFFD."""
+    return html.escape(_NOT_XML.sub("\ufffd", text))
+
+
 def render_svg(picture: Picture) -> str:
     width, height = math.ceil(picture.width), math.ceil(picture.height)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'font-family="{html.escape(FONT_FAMILY)}" font-size="{TEXT_SIZE}">',
-        f"<title>{html.escape(picture.title)}</title>",
+        f'font-family="{_markup(FONT_FAMILY)}" font-size="{TEXT_SIZE}">',
+        f"<title>{_markup(picture.title)}</title>",
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
     ]
     parts.extend(_svg_shape(shape) for shape in _layers(picture))
@@ -472,11 +483,11 @@ def _svg_shape(shape) -> str:
         dash = ' stroke-dasharray="5 3"' if shape.dashed else ""
         rect = (f'<rect x="{shape.x:.1f}" y="{shape.y:.1f}" width="{shape.width:.1f}" height="{shape.height:.1f}" '
                 f'rx="4" fill="{shape.fill}" stroke="{shape.stroke}" stroke-width="{shape.stroke_width}"{dash}')
-        return rect + (f"><title>{html.escape(shape.tooltip)}</title></rect>" if shape.tooltip else "/>")
+        return rect + (f"><title>{_markup(shape.tooltip)}</title></rect>" if shape.tooltip else "/>")
     if isinstance(shape, Text):
         weight = ' font-weight="bold"' if shape.bold else ""
         return (f'<text x="{shape.x:.1f}" y="{shape.y:.1f}" font-size="{shape.size}" fill="{shape.colour}"{weight}>'
-                f"{html.escape(shape.text)}</text>")
+                f"{_markup(shape.text)}</text>")
     if isinstance(shape, Curve):
         (x0, y0), (x3, y3) = shape.start, shape.end
         bend = (x3 - x0) / 2
@@ -495,16 +506,16 @@ def render_html(picture: Picture) -> str:
     """A page: the title, what to follow up, and the picture (with its legend) inline."""
     sections = []
     for title, items in picture.problems.items():
-        entries = "".join(f"<li>{html.escape(item)}</li>" for item in items)
-        sections.append(f"<section><h2>{html.escape(title)}（{len(items)}）</h2><ul>{entries}</ul></section>")
+        entries = "".join(f"<li>{_markup(item)}</li>" for item in items)
+        sections.append(f"<section><h2>{_markup(title)}（{len(items)}）</h2><ul>{entries}</ul></section>")
     problems = "".join(sections) or "<p>责任链完整：没有需要跟进的问题。</p>"
     return (
         "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
-        f"<title>{html.escape(picture.title)}</title>\n"
+        f"<title>{_markup(picture.title)}</title>\n"
         f"<style>body{{font-family:{FONT_FAMILY};color:{INK};margin:24px}}"
         f"h1{{font-size:22px}}h2{{font-size:16px;color:{ALERT}}}section{{display:inline-block;vertical-align:top;"
         "margin:0 32px 12px 0}}ul{padding-left:20px}.picture{overflow:auto;border:1px solid #cbd2d9}</style>\n"
-        f"</head>\n<body>\n<h1>{html.escape(picture.title)}</h1>\n{problems}\n"
+        f"</head>\n<body>\n<h1>{_markup(picture.title)}</h1>\n{problems}\n"
         "<p>将鼠标停在帮扶责任人上可查看其单位、职务和电话。</p>\n"
         f"<div class=\"picture\">\n{render_svg(picture)}</div>\n</body>\n</html>\n"
     )

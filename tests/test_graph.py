@@ -458,3 +458,27 @@ def test_graph_command_writes_each_format(tmp_path, capsys, suffix):
 def test_graph_command_rejects_village_and_township_together(tmp_path):
     with pytest.raises(SystemExit):
         dangka("graph", str(DATA), "--village", "东街村", "--township", "城关镇", "--out", str(tmp_path / "g.svg"))
+
+
+HOSTILE_NAME = '</script><svg onload=alert(1)>"&\x1b[2J\x07\x00\ufffe'
+
+
+def test_hostile_names_are_text_in_a_well_formed_svg_and_html(registry, households):
+    from xml.etree import ElementTree
+
+    from dangka.graphview import lay_out, render_html, render_svg, select_villages
+
+    hostile = copy.deepcopy(registry)
+    hostile["helpers"][0]["name"] = HOSTILE_NAME
+    hostile["helpers"][0]["position"] = "<b onmouseover=alert(1)>"
+    whole = ResponsibilityGraph(hostile)
+    for household in households:
+        whole.add_household(household)
+    picture = lay_out(whole, select_villages(whole), {"H-001": (7, 5)})
+    svg = render_svg(picture)
+    root = ElementTree.fromstring(svg)  # raises on characters XML cannot hold
+    texts = [element.text or "" for element in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert any(text.startswith('</script><svg onload=alert(1)>"&') for text in texts)
+    page = render_html(picture)
+    assert "<svg onload" not in page and "</script><svg" not in page and "<b onmouseover" not in page
+    assert "\x1b" not in page and "\x07" not in page
