@@ -16,7 +16,7 @@ import yaml
 
 from dangka.errors import DangkaError, InputError, Location
 from dangka.i18n import tr
-from dangka.load import load_yaml_document
+from dangka.load import load_yaml_document, open_input
 
 TYPES = ("num", "int", "bool", "str", "list")
 
@@ -317,7 +317,7 @@ class Policies:
         digest = hashlib.sha256()
         for path in self.paths:
             digest.update(path.name.encode("utf-8") + b"\0")
-            digest.update(path.read_bytes())
+            digest.update(_file_bytes(path))
             digest.update(b"\0")
         return digest.hexdigest()
 
@@ -388,6 +388,16 @@ def _frozen(value: object) -> object:
 
 # ---------------------------------------------------------------------------------------------
 # Reading and checking the files
+
+
+def _file_bytes(path: Path) -> bytes:
+    # dictionary.yaml and grading.yaml are not parsed here: a folder, a dangling link or a named
+    # pipe (waited on forever) of that name is first met when the digest reads it.
+    try:
+        with open_input(str(path)) as stream:
+            return stream.read()
+    except InputError as error:
+        raise PolicyError([(error.location, error.message)]) from None
 
 
 def _read_yaml(path: Path) -> object:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import signal
 import textwrap
 from pathlib import Path
 
@@ -707,6 +709,41 @@ def test_all_problems_are_reported_sorted_by_place(tmp_path):
     lines = [location.line for location, _ in caught.value.problems]
     assert lines == [8, 14]
     assert len(str(caught.value).splitlines()) == 2
+
+
+@contextlib.contextmanager
+def fails_after(seconds: int):
+    """Interrupts a test that would wait forever (SIGALRM), so that it fails instead."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"still waiting after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def dangling_link(path: Path) -> None:
+    path.symlink_to(path.parent / "nowhere.yaml")
+
+
+@pytest.mark.parametrize("name", ["parameters.yaml", "dictionary.yaml", "grading.yaml"])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [(Path.mkdir, "这是文件夹"), (os.mkfifo, "不是普通文件"), (dangling_link, "文件不存在")],
+    ids=["folder", "named pipe", "dangling link"],
+)
+def test_a_policy_file_that_is_not_a_regular_file_is_named(tmp_path, name, make, message):
+    # The digest read a folder or a dangling link with a traceback, and waited on a named pipe forever.
+    folder = write_folder(tmp_path / "policies", {"parameters.yaml": GOOD_PARAMETER} if name != "parameters.yaml" else {})
+    make(folder / name)
+    with fails_after(5), pytest.raises(PolicyError, match=message) as caught:
+        Policies.load(folder).digest()
+    assert caught.value.location.file == str(folder / name)
 
 
 def test_a_missing_folder_is_a_policy_error(tmp_path):
