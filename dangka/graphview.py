@@ -16,6 +16,7 @@ from dangka.engine.graph import ResponsibilityGraph, card_disagrees
 from dangka.errors import UsageError
 from dangka.i18n import tr
 from dangka.mask import mask_phone
+from dangka.output import output_target
 
 # SVG text is drawn by the viewer: name the common CJK fonts of every platform before the fallback.
 FONT_FAMILY = ("'Noto Sans SC', 'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC', "
@@ -626,6 +627,7 @@ def write_picture(picture: Picture, out: str | Path) -> None:
     out = Path(out)
     if not out.parent.is_dir():
         raise UsageError(tr(f"输出文件夹不存在：{out.parent}", f"output folder does not exist: {out.parent}"))
+    out = Path(output_target(str(out), "图"))   # a folder is refused; a link has its target written
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
         raise UsageError(tr(f"不支持的输出格式“{out.suffix or out.name}”：请使用 .svg、.png 或 .html",

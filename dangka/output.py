@@ -113,7 +113,7 @@ def output_target(path: str, what: str = "文件") -> str:
     target = os.path.realpath(path)
     folder = os.path.dirname(target)
     if os.path.isdir(target):
-        problem = tr(f"这是一个文件夹，请给出{what}名", "this is a folder; give a file name")
+        problem = tr("这是一个文件夹，请给出文件名", "this is a folder; give a file name")
     elif not os.path.isdir(folder):
         problem = tr(f"文件夹 {os.path.dirname(path) or folder} 不存在", f"the folder {os.path.dirname(path) or folder} does not exist")
     elif not os.access(target if os.path.exists(target) else folder, os.W_OK):

@@ -21,13 +21,17 @@ NOT_REGISTERED = "未在帮扶责任体系中登记"
 
 
 def village_key(region: object) -> str | None:
-    """"封丘县/城关镇/东街村" for a region with all three names, else None."""
+    """"封丘县/城关镇/东街村" for a region with all three names, else None.
+
+    A "/" inside a name is written as the full-width "／": the key is split at "/" into its three
+    names, and a village named "东街/西街" would otherwise be four.
+    """
     if not isinstance(region, dict):
         return None
     parts = [region.get("county"), region.get("township"), region.get("village")]
     if not all(isinstance(part, str) and part.strip() for part in parts):
         return None
-    return "/".join(part.strip() for part in parts)
+    return "/".join(part.strip().replace("/", "／") for part in parts)
 
 
 class HelperLoads:

@@ -482,3 +482,16 @@ def test_hostile_names_are_text_in_a_well_formed_svg_and_html(registry, househol
     page = render_html(picture)
     assert "<svg onload" not in page and "</script><svg" not in page and "<b onmouseover" not in page
     assert "\x1b" not in page and "\x07" not in page
+
+
+def test_a_slash_inside_a_region_name_is_one_name(registry, households):
+    slashed = copy.deepcopy(registry)
+    slashed["villages"][0]["village"] = "东街/西街村"
+    household = copy.deepcopy(by_id(households, OVERLOADED[0]))
+    household["region"]["village"] = "东街/西街村"
+    graph = ResponsibilityGraph(slashed)
+    graph.add_household(household)
+    assert graph.village_keys() == ["封丘县/城关镇/东街／西街村", *[key for key in ResponsibilityGraph(registry).village_keys()
+                                                                  if not key.endswith("东街村")]]
+    assert graph.links(household)["village"]["first_secretary_name"] == "周振华"
+    assert any("东街／西街村" in line for line in graph.chain(household["id"]))

@@ -19,17 +19,17 @@ HELP = {
 
 def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
     if name == "graph":
-        parser.add_argument("data", nargs="+", metavar="DATA", help="户档案文件或文件夹")
+        parser.add_argument("data", nargs="+", metavar="路径", help="户档案文件或文件夹")
         scope = parser.add_mutually_exclusive_group()
-        scope.add_argument("--village", metavar="NAME", help="只画这个村（村名，或 县/乡镇/村）")
-        scope.add_argument("--township", metavar="NAME", help="只画这个乡镇的村（乡镇名，或 县/乡镇）")
-        parser.add_argument("--out", required=True, metavar="FILE", help="输出文件：.svg、.png 或 .html")
+        scope.add_argument("--village", metavar="名称", help="只画这个村（村名，或 县/乡镇/村）")
+        scope.add_argument("--township", metavar="名称", help="只画这个乡镇的村（乡镇名，或 县/乡镇）")
+        parser.add_argument("--out", required=True, metavar="文件", help="输出文件：.svg、.png 或 .html")
     else:
         key = "household_id" if name == "who" else "helper_id"
-        parser.add_argument(key, metavar="HOUSEHOLD_ID" if name == "who" else "HELPER_ID",
+        parser.add_argument(key, metavar="户编号" if name == "who" else "帮扶责任人编号",
                             help="户编号" if name == "who" else "帮扶责任人编号")
-        parser.add_argument("--data", nargs="+", required=True, metavar="DATA", help="户档案文件或文件夹")
-    parser.add_argument("--registry", metavar="FILE", help="帮扶责任体系登记表（默认：数据文件夹中的 registry.yaml）")
+        parser.add_argument("--data", nargs="+", required=True, metavar="路径", help="户档案文件或文件夹")
+    parser.add_argument("--registry", metavar="文件", help="帮扶责任体系登记表（默认：数据文件夹中的 registry.yaml）")
     parser.add_argument("--no-mask", action="store_true", help="显示完整电话号码（默认隐去中间四位）")
 
 
