@@ -20,10 +20,11 @@ from dangka.load import load_yaml_document, open_input
 
 TYPES = ("num", "int", "bool", "str", "list")
 
-# Files in the policy folder that other modules own and read with their own loaders
-# (dangka.contract reads the dictionary, dangka.report.grade the grading thresholds). They
-# belong to the knowledge digest but are not parameter or table files.
-FOREIGN_FILES = frozenset({"dictionary.yaml", "grading.yaml"})
+# Files in the policy folder that other modules own (dangka.contract reads the dictionary,
+# dangka.report.grade the grading thresholds, with read_parameter_mapping). They belong to the
+# knowledge digest but are not parameter or table files; grading.yaml is checked on load.
+GRADING_FILE = "grading.yaml"
+FOREIGN_FILES = frozenset({"dictionary.yaml", GRADING_FILE})
 
 _YEAR_RANGE = range(1978, 2101)
 _FRACTION = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -294,7 +295,16 @@ class Policies:
             raise PolicyError([(location, tr("找不到政策目录", "policy folder not found"))])
         paths = tuple(sorted(folder.glob("*.yaml")))
         documents = [(path, _read_yaml(path)) for path in paths if path.name not in FOREIGN_FILES]
-        return _build(folder, paths, documents)
+        problems = []
+        try:
+            policies = _build(folder, paths, documents)
+        except PolicyError as error:
+            problems.extend(error.problems)
+        if GRADING_FILE in {path.name for path in paths}:
+            problems.extend(_grading_problems(folder))
+        if problems:
+            raise PolicyError(problems)
+        return policies
 
     def parameter(self, name: str) -> Parameter | None:
         """A parameter by key, Chinese label or alias."""
@@ -333,6 +343,22 @@ class Policies:
         """Every table's cells in force for a year and province (Table.in_force), by table key (read-only, shared)."""
         return _once_per_year_and_province(self._tables_in_force, year, province, lambda: {
             key: table.in_force(year, province) for key, table in self.tables.items()})
+
+
+def read_parameter_mapping(path: Path) -> Mapping[str, Parameter]:
+    """The parameters of a file that holds nothing else, by key (grading.yaml: parameters.yaml's
+    `parameters:` section alone); PolicyError naming the file and line of every problem."""
+    document = _read_yaml(path)
+    checker = _Checker()
+    checker.path = path
+    parameters: dict[str, Parameter] = {}
+    if isinstance(document, dict):
+        _parse_parameters(checker, document, parameters)
+    else:
+        checker.add(_line_of(document) or 1, "文件应为“参数名: 参数”的映射", "the file must map parameter names to parameters")
+    if checker.problems:
+        raise PolicyError(checker.problems)
+    return MappingProxyType(parameters)
 
 
 def default_directory() -> Path:
@@ -390,9 +416,21 @@ def _frozen(value: object) -> object:
 # Reading and checking the files
 
 
+def _grading_problems(folder: Path) -> list[tuple[Location, str]]:
+    # grading.yaml is read for the HTML and workbook reports, once every household is checked: a
+    # mistake in it is found here, before any household, for lint and for every format.
+    from dangka.report.grade import load_grading_policy  # grade reads its file with this module
+
+    try:
+        load_grading_policy(folder)
+    except PolicyError as error:
+        return error.problems
+    return []
+
+
 def _file_bytes(path: Path) -> bytes:
-    # dictionary.yaml and grading.yaml are not parsed here: a folder, a dangling link or a named
-    # pipe (waited on forever) of that name is first met when the digest reads it.
+    # dictionary.yaml is not parsed here: a folder, a dangling link or a named pipe (waited on
+    # forever) of that name is first met when the digest reads it.
     try:
         with open_input(str(path)) as stream:
             return stream.read()
@@ -547,6 +585,10 @@ def _parse_parameter_file(checker: _Checker, document: _Map, parameters: dict[st
     if not isinstance(section, dict):
         checker.add(_line_of(document, "parameters"), "缺少 parameters: 映射", "missing 'parameters:' mapping")
         return
+    _parse_parameters(checker, section, parameters)
+
+
+def _parse_parameters(checker: _Checker, section: _Map, parameters: dict[str, Parameter]) -> None:
     for key, body in section.items():
         line = _line_of(section, key)
         if key in parameters:

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from dangka.report.grade import GradingPolicyError, grade, load_grading_policy
+from dangka.cli import main
+from dangka.i18n import set_lang
+from dangka.policy import PolicyError
+from dangka.report.grade import grade, load_grading_policy
 
 SAMPLE = Path(__file__).parent / "data" / "reports" / "findings_sample.json"
 
@@ -108,14 +111,14 @@ def test_sample_report_grades(repo_root):
 def test_values_are_picked_by_year(policy_copy):
     path = policy_copy / "grading.yaml"
     text = path.read_text(encoding="utf-8").replace(
-        "    - from: 2014\n      value: 10\n",
-        "    - from: 2020\n      value: 20\n      reference: 某年新办法\n    - from: 2014\n      value: 10\n",
+        "      reference: 本工具默认值：平均每户",
+        "      reference: 某年新办法\n    - from: 2020\n      value: 20\n      reference: 本工具默认值：平均每户",
     )
     path.write_text(text, encoding="utf-8")
     assert load_grading_policy(policy_copy, year=2019).points_per_weight == 10
     assert load_grading_policy(policy_copy, year=2020).points_per_weight == 20
     assert load_grading_policy(policy_copy).points_per_weight == 20
-    with pytest.raises(GradingPolicyError, match="在 2013 年没有可用的值"):
+    with pytest.raises(PolicyError, match="在 2013 年没有可用的值"):
         load_grading_policy(policy_copy, year=2013)
 
 
@@ -126,9 +129,10 @@ def test_value_without_reference_names_file_and_line(policy_copy):
     reference = next(number for number in range(start, len(lines)) if "reference:" in lines[number])
     del lines[reference]
     path.write_text("".join(lines), encoding="utf-8")
-    with pytest.raises(GradingPolicyError, match="grading_weight_medium 的值 2 缺少出处 reference") as caught:
+    entry = next(number for number in range(start, len(lines)) if "- from:" in lines[number])
+    with pytest.raises(PolicyError, match="grading_weight_medium”（2014 年）的取值缺少出处 reference") as caught:
         load_grading_policy(policy_copy)
-    assert str(caught.value).startswith(f"{path}:{start + 1}: policy.invalid:")
+    assert str(caught.value).startswith(f"{path}:{entry + 1}: policy.invalid:")
 
 
 def test_missing_parameter_is_reported(policy_copy):
@@ -136,20 +140,20 @@ def test_missing_parameter_is_reported(policy_copy):
     path.write_text(
         path.read_text(encoding="utf-8").replace("grading_pass_min:", "grading_pass_minimum:"), encoding="utf-8"
     )
-    with pytest.raises(GradingPolicyError, match="缺少参数 grading_pass_min"):
+    with pytest.raises(PolicyError, match="缺少参数 grading_pass_min"):
         load_grading_policy(policy_copy)
 
 
 def test_thresholds_out_of_order_are_refused(policy_copy):
     path = policy_copy / "grading.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("value: 60", "value: 85"), encoding="utf-8")
-    with pytest.raises(GradingPolicyError, match="优秀 ≥ 良好 ≥ 合格"):
+    with pytest.raises(PolicyError, match="优秀 ≥ 良好 ≥ 合格"):
         load_grading_policy(policy_copy)
 
 
 def test_broken_yaml_names_the_line(policy_copy):
     (policy_copy / "grading.yaml").write_text("grading_weight_high:\n  values: [\n", encoding="utf-8")
-    with pytest.raises(GradingPolicyError, match="评比计分文件无法读取：YAML 格式错误：第 2 行") as caught:
+    with pytest.raises(PolicyError, match="YAML 格式错误：第 2 行") as caught:
         load_grading_policy(policy_copy)
     assert caught.value.location.line == 2
 
@@ -160,17 +164,77 @@ def test_broken_yaml_names_the_line(policy_copy):
 ])
 def test_hostile_yaml_is_refused_with_a_message(policy_copy, text, message):
     (policy_copy / "grading.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(GradingPolicyError, match=f"评比计分文件无法读取：.*{message}"):
+    with pytest.raises(PolicyError, match=message):
         load_grading_policy(policy_copy)
 
 
 def test_missing_file_is_reported(tmp_path):
-    with pytest.raises(GradingPolicyError, match="评比计分文件无法读取：无法读取文件"):
+    with pytest.raises(PolicyError, match="无法读取文件：文件不存在"):
         load_grading_policy(tmp_path)
 
 
 def test_non_numeric_weight_is_refused(policy_copy):
     path = policy_copy / "grading.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("value: 3\n", "value: 三\n"), encoding="utf-8")
-    with pytest.raises(GradingPolicyError, match="grading_weight_high 的值应为非负数"):
+    with pytest.raises(PolicyError, match="grading_weight_high”（2014 年）的取值必须是数值"):
         load_grading_policy(policy_copy)
+
+
+def grading_with(policy_copy: Path, old: str, new: str) -> Path:
+    """The copied grading.yaml with one piece of text replaced; its path."""
+    path = policy_copy / "grading.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(number for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if text in line)
+
+
+# Values the reader took without a word, each giving scores or grades no policy meant.
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("value: 3\n", "value: .nan\n", "必须是数值"),
+    ("value: 3\n", "value: .inf\n", "必须是数值"),
+    ("- from: 2014\n      value: 3\n", "- from: true\n      value: 3\n", "from 必须是年份"),
+    ("- from: 2014\n      value: 3\n", "- from: 99999\n      value: 3\n", "from 必须是年份"),
+    ("grading_weight_medium:", "grading_weight_high:", "重复的键“grading_weight_high”"),
+], ids=["NaN", "infinity", "boolean year", "year 99999", "parameter given twice"])
+def test_grading_values_no_policy_means_are_refused_with_their_line(policy_copy, old, new, message):
+    path = grading_with(policy_copy, old, new)
+    with pytest.raises(PolicyError, match=message) as caught:
+        load_grading_policy(policy_copy)
+    assert caught.value.location.file == str(path)
+    assert caught.value.location.line is not None
+
+
+def test_thresholds_out_of_order_name_the_line_of_the_first(policy_copy):
+    path = grading_with(policy_copy, "value: 60", "value: 85")
+    with pytest.raises(PolicyError, match="优秀 ≥ 良好 ≥ 合格") as caught:
+        load_grading_policy(policy_copy)
+    assert caught.value.location.line == line_of(path, "grading_excellent_min:")
+
+
+def test_grading_messages_in_english_on_request(policy_copy):
+    grading_with(policy_copy, "value: 3\n", "value: -3\n")
+    set_lang("en")
+    try:
+        with pytest.raises(PolicyError, match="must not be negative"):
+            load_grading_policy(policy_copy)
+    finally:
+        set_lang("zh")
+
+
+def test_a_broken_grading_file_stops_lint_and_check_before_any_household(policy_copy, repo_root, capsys):
+    # It was read only to write an HTML or workbook report, after every household had been checked.
+    for name in ("parameters.yaml", "causes.yaml", "measures.yaml", "exclusions.yaml", "procedure.yaml"):
+        shutil.copy(repo_root / "knowledge" / "policies" / name, policy_copy / name)
+    path = grading_with(policy_copy, "value: 3\n", "value: .nan\n")
+    examples = str(repo_root / "cases" / "examples")
+    for argv in (["lint"], ["check", examples, "--format", "json"], ["check", examples]):
+        assert main([*argv, "--policies", str(policy_copy)]) == 2
+        captured = capsys.readouterr()
+        assert f"{path}:{line_of(path, 'value: .nan') - 1}: policy.invalid:" in captured.err
+        assert "必须是数值" in captured.err
+        assert captured.out == ""

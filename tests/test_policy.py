@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dangka.errors import DangkaError
+from dangka.errors import DangkaError, Location
 from dangka.i18n import set_lang
 from dangka.policy import FOREIGN_FILES, TYPES, Policies, PolicyError, default_directory, province_short_name
 
@@ -345,7 +345,8 @@ def test_digest_covers_every_yaml_file_including_other_helpers(tmp_path, policie
     shutil.copytree(SHIPPED, copy)
     before = Policies.load(copy).digest()
     assert before == policies.digest()
-    (copy / "grading.yaml").write_text("# changed\n", encoding="utf-8")
+    with (copy / "grading.yaml").open("a", encoding="utf-8") as grading:
+        grading.write("# changed\n")
     assert Policies.load(copy).digest() != before
 
 
@@ -764,11 +765,19 @@ def test_messages_in_english_on_request(tmp_path):
 def test_foreign_files_are_not_parsed_as_policy_files(tmp_path):
     folder = write_folder(
         tmp_path / "policies",
-        {"parameters.yaml": GOOD_PARAMETER, "dictionary.yaml": "cause: {words: []}\n", "grading.yaml": "a: 1\n"},
+        {"parameters.yaml": GOOD_PARAMETER, "dictionary.yaml": "cause: {words: []}\n",
+         "grading.yaml": (SHIPPED / "grading.yaml").read_text(encoding="utf-8")},
     )
     loaded = Policies.load(folder)
     assert set(loaded.parameters) == {"notice_min_days"}
     assert {path.name for path in loaded.files()} == {"parameters.yaml", "dictionary.yaml", "grading.yaml"}
+
+
+def test_grading_file_is_checked_with_the_policy_files(tmp_path):
+    folder = write_folder(tmp_path / "policies", {"parameters.yaml": GOOD_PARAMETER, "grading.yaml": "a: 1\n"})
+    with pytest.raises(PolicyError, match="参数“a”必须是以英文名为键的映射") as caught:
+        Policies.load(folder)
+    assert caught.value.location == Location(str(folder / "grading.yaml"), 1)
 
 
 def test_two_thirds_is_written_as_a_fraction_and_read_as_a_number(tmp_path):

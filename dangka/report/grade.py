@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 
-import yaml
-
-from dangka.errors import DangkaError, InputError, Location
-from dangka.load import load_yaml_document
+from dangka.errors import Location
+from dangka.i18n import tr
+from dangka.policy import GRADING_FILE, Parameter, PolicyError, default_directory, read_parameter_mapping
 from dangka.report import SEVERITIES, RegionSummary, summarize
 
-GRADING_FILE = "grading.yaml"
 GRADES = ("优秀", "良好", "合格", "不合格")
 _WEIGHT_KEYS = {severity: f"grading_weight_{severity}" for severity in SEVERITIES}
 _THRESHOLD_KEYS = {"优秀": "grading_excellent_min", "良好": "grading_good_min", "合格": "grading_pass_min"}
 _POINTS_KEY = "grading_points_per_weight"
 _FULL_MARKS = 100.0
-
-
-class GradingPolicyError(DangkaError):
-    """grading.yaml is missing, malformed, or a value lacks its reference."""
-
-    code = "policy.invalid"
 
 
 @dataclass(frozen=True)
@@ -93,23 +84,27 @@ def _ranked(units: list[dict]) -> list[dict]:
 
 
 def load_grading_policy(policy_dir: str | Path | None = None, year: int | None = None) -> GradingPolicy:
-    """Read grading.yaml (default: the packaged knowledge/policies) and pick the values for `year`."""
-    directory = Path(policy_dir) if policy_dir is not None else Path(str(files("dangka.knowledge") / "policies"))
-    path = directory / GRADING_FILE
-    try:
-        document = load_yaml_document(str(path))
-    except InputError as error:
-        raise GradingPolicyError(f"评比计分文件无法读取：{error.message}", error.location) from None
-    key_lines = _key_lines(path.read_text(encoding="utf-8"))
-    if not isinstance(document, dict):
-        raise GradingPolicyError("评比计分文件应为“参数名: 参数”的映射", Location(str(path), 1))
-    values = {}
-    references = {}
+    """Read grading.yaml (default: the packaged knowledge/policies) and pick the values for `year`.
+
+    It has the shape of a parameters file, read by dangka.policy with the same checks (types,
+    finite numbers, years, references, repeated keys); PolicyError names the file and line of
+    every problem.
+    """
+    path = Path(policy_dir if policy_dir is not None else default_directory()) / GRADING_FILE
+    parameters = read_parameter_mapping(path)
+    problems: list[tuple[Location, str]] = []
+    values, references = {}, {}
     for key in (*_WEIGHT_KEYS.values(), _POINTS_KEY, *_THRESHOLD_KEYS.values()):
-        values[key], references[key] = _parameter_value(document, key, year, Location(str(path), key_lines.get(key)))
-    thresholds = {grade_name: values[key] for grade_name, key in _THRESHOLD_KEYS.items()}
-    if not thresholds["优秀"] >= thresholds["良好"] >= thresholds["合格"]:
-        raise GradingPolicyError("分数线应满足 优秀 ≥ 良好 ≥ 合格", Location(str(path)))
+        try:
+            values[key], references[key] = _value_in_force(parameters.get(key), key, year, path)
+        except PolicyError as error:
+            problems.extend(error.problems)
+    thresholds = {grade_name: values.get(key) for grade_name, key in _THRESHOLD_KEYS.items()}
+    if None not in thresholds.values() and not thresholds["优秀"] >= thresholds["良好"] >= thresholds["合格"]:
+        problems.append((parameters[_THRESHOLD_KEYS["优秀"]].source,
+                         tr("分数线应满足 优秀 ≥ 良好 ≥ 合格", "thresholds must satisfy 优秀 ≥ 良好 ≥ 合格")))
+    if problems:
+        raise PolicyError(problems)
     return GradingPolicy(
         weights={severity: values[key] for severity, key in _WEIGHT_KEYS.items()},
         points_per_weight=values[_POINTS_KEY],
@@ -118,31 +113,18 @@ def load_grading_policy(policy_dir: str | Path | None = None, year: int | None =
     )
 
 
-def _parameter_value(document: dict, key: str, year: int | None, where: Location) -> tuple[float, str]:
-    """The value in force for `year` (latest `from` not after it) and its reference."""
-    parameter = document.get(key)
-    if not isinstance(parameter, dict) or not isinstance(parameter.get("values"), list) or not parameter["values"]:
-        raise GradingPolicyError(f"缺少参数 {key} 或其 values 列表", where)
-    entries = []
-    for entry in parameter["values"]:
-        if not isinstance(entry, dict) or not isinstance(entry.get("from"), int):
-            raise GradingPolicyError(f"参数 {key} 的每个值都要有起用年度 from（整数）", where)
-        value = entry.get("value")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise GradingPolicyError(f"参数 {key} 的值应为非负数，实为 {value!r}", where)
-        if not isinstance(entry.get("reference"), str) or not entry["reference"].strip():
-            raise GradingPolicyError(f"参数 {key} 的值 {value} 缺少出处 reference", where)
-        entries.append(entry)
-    in_force = [entry for entry in entries if year is None or entry["from"] <= year]
+def _value_in_force(parameter: Parameter | None, key: str, year: int | None, path: Path) -> tuple[float, str]:
+    """(value, reference) in force for `year` (latest `from` not after it); PolicyError if there is none."""
+    if parameter is None:
+        raise PolicyError([(Location(str(path)), tr(f"缺少参数 {key}", f"parameter {key} is missing"))])
+    if parameter.type not in ("num", "int"):
+        raise PolicyError([(parameter.source, tr(f"参数 {key} 的 type 应为 num", f"parameter {key} must be of type num"))])
+    negative = next((entry.value for entry in parameter.values if entry.value < 0), None)
+    if negative is not None:
+        raise PolicyError([(parameter.source, tr(f"参数 {key} 的值应为非负数，实为 {negative}",
+                                                 f"parameter {key}: a value must not be negative ({negative})"))])
+    in_force = [entry for entry in parameter.values if year is None or entry.from_year <= year]
     if not in_force:
-        raise GradingPolicyError(f"参数 {key} 在 {year} 年没有可用的值", where)
-    latest = max(in_force, key=lambda entry: entry["from"])
-    return float(latest["value"]), latest["reference"].strip()
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    """Line of each top-level key, so an error can point at the parameter it concerns."""
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    if not isinstance(root, yaml.MappingNode):
-        return {}
-    return {key.value: key.start_mark.line + 1 for key, _ in root.value if isinstance(key, yaml.ScalarNode)}
+        raise PolicyError([(parameter.source, tr(f"参数 {key} 在 {year} 年没有可用的值",
+                                                 f"parameter {key} has no value in {year}"))])
+    return float(in_force[-1].value), in_force[-1].reference
