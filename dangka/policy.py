@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 import yaml
 
+from dangka.contract import enumeration
 from dangka.errors import DangkaError, InputError, Location
 from dangka.i18n import tr
 from dangka.load import load_yaml_document, open_input
@@ -708,7 +709,8 @@ def _parse_regional_values(checker: _Checker, body: _Map, type_name: str, what: 
 
 
 def _is_province_name(name: object) -> bool:
-    return isinstance(name, str) and province_short_name(name) != name and bool(province_short_name(name))
+    # A full name of the national dictionary: 火星省 has a province's suffix, yet would match no dossier.
+    return isinstance(name, str) and enumeration("province").canonical(name) == name
 
 
 # --- tables ----------------------------------------------------------------------------------

@@ -531,6 +531,33 @@ MALFORMED = {
         10,
         "不是省级名称",
     ),
+    "province that does not exist": (
+        parameters_with("""
+            notice_min_days:
+              label: 公示最少天数
+              description: 天数
+              type: int
+              values:
+                - {from: 2014, value: 7, reference: 某文件}
+              regional:
+                火星省:
+                  - {from: 2016, value: 5, reference: 某文件}
+        """),
+        "parameters.yaml",
+        10,
+        "“火星省”不是省级名称",
+    ),
+    "table row for a province that does not exist": (
+        {
+            **GOOD_TABLES,
+            "measures.yaml": GOOD_TABLES["measures.yaml"].replace(
+                "reference: 国卫财务发〔2016〕26号}", "reference: 某文件, regional: {江南省: {family: 教育, reference: 某文件}}}"
+            ),
+        },
+        "measures.yaml",
+        9,
+        "地区“江南省”必须是省级全称",
+    ),
     "name used twice": (
         parameters_with("""
             notice_min_days:
