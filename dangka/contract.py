@@ -493,28 +493,33 @@ def _normalize_str(field: Field, raw: object) -> tuple[object, str | None]:
     return None, "应为文字"
 
 
+# Whole numbers a record keeps: the engine's facts carry 64-bit integers (orjson and durable_rules).
+INT_RANGE = range(-(2**63), 2**63)
+_TOO_LARGE = "数值过大"
+
+
 def _normalize_int(field: Field, raw: object) -> tuple[object, str | None]:
     if isinstance(raw, bool):
         return None, "应为整数，不是是/否"
-    if isinstance(raw, int):
-        return raw, None
     if isinstance(raw, float) and math.isfinite(raw) and raw.is_integer():
-        return int(raw), None
-    if isinstance(raw, str) and _INT_TEXT.fullmatch(raw.strip()):
-        return int(raw.strip()), None
+        raw = int(raw)
+    elif isinstance(raw, str) and _INT_TEXT.fullmatch(raw.strip()):
+        raw = int(raw.strip())
+    if isinstance(raw, int):
+        return (raw, None) if raw in INT_RANGE else (None, _TOO_LARGE)
     return None, "应为整数"
 
 
 def _normalize_num(field: Field, raw: object) -> tuple[object, str | None]:
     if isinstance(raw, bool):
         return None, "应为数字，不是是/否"
-    if isinstance(raw, int):
-        return raw, None
-    if isinstance(raw, float):
-        return (raw, None) if math.isfinite(raw) else (None, "应为有限的数字")
     if isinstance(raw, str) and _NUM_TEXT.fullmatch(raw.strip()):
         text = raw.strip()
-        return (int(text) if _INT_TEXT.fullmatch(text) else float(text)), None
+        raw = int(text) if _INT_TEXT.fullmatch(text) else float(text)
+    if isinstance(raw, int):
+        return (raw, None) if raw in INT_RANGE else (None, _TOO_LARGE)
+    if isinstance(raw, float):
+        return (raw, None) if math.isfinite(raw) else (None, "应为有限的数字")
     return None, "应为数字"
 
 
@@ -739,7 +744,7 @@ class _RecordBuilder:
             raw = get(name)
             if raw is None:
                 continue
-            if type(raw) is kept:
+            if type(raw) is kept and (kept is not int or raw in INT_RANGE):
                 values[key] = raw
             elif type(raw) is str and (value := read_text(raw)):
                 values[key] = value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import durable_rules_engine
@@ -26,7 +27,21 @@ HOUSEHOLD = "household"
 
 def _encode(facts: list[dict]) -> str:
     """Facts as the JSON text durable_rules parses, dates and sets as fact_value makes them."""
-    return orjson.dumps(facts, default=fact_value, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+    text = orjson.dumps(facts, default=fact_value, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    if b"e+" in text or b"e-" in text:
+        text = _BARE_EXPONENT.sub(_with_point, text)
+    return text.decode()
+
+
+# durable_rules 2.0.28 cannot read a number whose exponent follows a whole mantissa (1e+16, 1e-05):
+# it stops reading the batch there, answers as if all were well, and the facts after it are never
+# asserted. orjson writes floats from 1e16 up that way; 1.0e+16 is read right. Strings are matched
+# whole by the first alternative, so text that looks like a number inside them is left alone.
+_BARE_EXPONENT = re.compile(rb'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)([eE][+-]?\d+)')
+
+
+def _with_point(match: re.Match) -> bytes:
+    return match.group() if match.group(1) is None else match.group(1) + b".0" + match.group(2)
 
 
 @dataclass
@@ -132,7 +147,11 @@ class _Rulesets:
         handle = self.rulesets[name]._handle
         firings = []
         try:
-            self._result(durable_rules_engine.assert_facts(handle, _encode(facts)), facts)
+            text = _encode(facts)
+        except (TypeError, OverflowError) as error:   # a value no fact can carry: nothing was asserted
+            raise EngineError(tr(f"户的某个取值无法交给推理引擎（{error}）", f"a value cannot be given to the engine ({error})")) from None
+        try:
+            self._result(durable_rules_engine.assert_facts(handle, text), facts)
             while pending := durable_rules_engine.start_action(handle):
                 message, action = pending[1], pending[2]
                 while message:

@@ -154,3 +154,50 @@ def test_sessions_hold_no_fact_after_a_check(sample_engine, cooking_dossier):
     assert sample_engine.check(cooking_dossier).findings
     for ruleset in sample_engine.rulesets.rulesets.values():
         assert json.loads(durable_rules_engine.get_facts(ruleset._handle, "0")) == []
+
+
+def test_durable_rules_drops_the_facts_after_a_number_with_a_bare_exponent():
+    # durable_rules 2.0.28 reads 1e+16 as the end of the batch, answers 0 and never asserts the
+    # facts after it; 1.0e+16 it reads. orjson writes floats from 1e16 up the first way.
+    import durable_rules_engine
+    from durable import engine as durable_engine
+
+    class QuietHost(durable_engine.Host):
+        def _run(self):
+            pass
+
+    host = QuietHost()
+    host.register_rulesets({"bare_exponent": {"big": {"all": [{"m": {"$and": [{"t": "a"}, {"$gt": {"v": 5}}]}}],
+                                                      "run": lambda closure: None}}})
+    handle = host.get_ruleset("bare_exponent")._handle
+    matches = []
+    for sid, number in (("1", "1e+16"), ("2", "1.0e+16")):
+        text = f'[{{"sid":"{sid}","id":"x","t":"a","v":{number}}},{{"sid":"{sid}","id":"y","t":"a","v":10}}]'
+        assert durable_rules_engine.assert_facts(handle, text)[0] == 0
+        count = 0
+        while pending := durable_rules_engine.start_action(handle):
+            message = pending[1]
+            while message:
+                count += 1
+                message = durable_rules_engine.complete_and_start_action(handle, pending[2])
+        matches.append(count)
+    assert matches == [0, 2]
+
+
+def test_a_huge_float_does_not_hide_the_facts_after_it(sample_engine, cooking_dossier):
+    from dangka.engine.run import _encode
+
+    assert _encode([{"v": 1e16, "w": -2e300, "x": 1.5e20, "s": "1e+16"}]) == '[{"v":1.0e+16,"w":-2.0e+300,"x":1.5e+20,"s":"1e+16"}]'
+    expected = fired(sample_engine, cooking_dossier)
+    cooking_dossier["income"]["property"] = 1e16
+    assert fired(sample_engine, cooking_dossier) == expected
+
+
+def test_a_whole_number_beyond_64_bits_is_a_problem_of_the_household_not_a_traceback(sample_engine, cooking_dossier):
+    cooking_dossier["income"]["property"] = 10**30
+    cooking_dossier["year"] = 1e300   # a whole float, as spreadsheets give: an integer field reads it as one
+    cooking_dossier["income"]["wage"] = 1e300   # a number field keeps a float as it is
+    result = sample_engine.check(cooking_dossier)
+    problems = {record.values["path"]: record.values["reason"] for record in result.household.records["problem"]}
+    assert problems == {"income.property": "数值过大", "year": "数值过大"}
+    assert result.household.first("income").values["wage"] == 1e300
