@@ -800,6 +800,19 @@ def test_foreign_files_are_not_parsed_as_policy_files(tmp_path):
     assert {path.name for path in loaded.files()} == {"parameters.yaml", "dictionary.yaml", "grading.yaml"}
 
 
+@pytest.mark.parametrize(("name", "old", "new"), [
+    ("parameters.yaml", "value: 7,", "value: LONG,"),
+    ("measures.yaml", "family: 健康,", "family: 健康, max_age: LONG,"),
+], ids=["parameter value", "table cell"])
+def test_a_very_long_word_is_shown_shortened_in_the_message(tmp_path, name, old, new):
+    # A value of half a million characters was written whole into the message.
+    files = {**GOOD_TABLES, "parameters.yaml": GOOD_PARAMETER}
+    files[name] = textwrap.dedent(files[name]).replace(old, new.replace("LONG", "很" * 500_000))
+    with pytest.raises(PolicyError, match="现为“很很很[^”]*…”") as caught:
+        Policies.load(write_folder(tmp_path / "policies", files))
+    assert len(str(caught.value)) < 1000
+
+
 def test_grading_file_is_checked_with_the_policy_files(tmp_path):
     folder = write_folder(tmp_path / "policies", {"parameters.yaml": GOOD_PARAMETER, "grading.yaml": "a: 1\n"})
     with pytest.raises(PolicyError, match="参数“a”必须是以英文名为键的映射") as caught:
