@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from importlib.resources import files as package_files
@@ -450,13 +451,34 @@ def _read_yaml(path: Path) -> object:
     except InputError as error:
         raise PolicyError([(error.location, error.message)]) from None
     try:
-        return yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_LineLoader)  # noqa: S506 — a SafeLoader subclass
+        document = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_LineLoader)  # noqa: S506 — a SafeLoader subclass
     except yaml.MarkedYAMLError as error:
         # What the guards let through and this loader refuses: a repeated key, a list as a key.
         mark = error.problem_mark or error.context_mark
         problem = error.problem or error.context or ""
         location = Location(str(path), mark.line + 1, mark.column + 1) if mark is not None else Location(str(path))
         raise PolicyError([(location, tr(f"YAML 格式错误：{problem}", f"YAML syntax error: {problem}"))]) from None
+    invisible = sorted(set(_invisible_text_lines(document)))
+    if invisible:
+        message = tr("含有不可见的字符或控制字符（如零宽空格、从右到左标记、转义字符）：名称看似相同却对不上，也会混入终端输出",
+                     "holds an invisible or control character (zero-width space, direction mark, escape)")
+        raise PolicyError([(Location(str(path), line), message) for line in invisible])
+    return document
+
+
+def _invisible_text_lines(node: object, line: int | None = None) -> Iterator[int | None]:
+    """Lines of the keys and texts holding a format (Cf) or control (Cc) character other than line breaks and tabs."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            key_line = _line_of(node, key)
+            yield from _invisible_text_lines(key, key_line)
+            yield from _invisible_text_lines(value, key_line)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _invisible_text_lines(item, _line_of(node))
+    elif isinstance(node, str) and any(unicodedata.category(char) in ("Cf", "Cc") and char not in "\t\n\r"
+                                       for char in node):
+        yield line
 
 
 class _Checker:

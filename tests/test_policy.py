@@ -813,6 +813,21 @@ def test_a_very_long_word_is_shown_shortened_in_the_message(tmp_path, name, old,
     assert len(str(caught.value)) < 1000
 
 
+@pytest.mark.parametrize(("old", "new", "line"), [
+    ("label: 公示最少天数", "label: 公示\u200b最少天数", 4),
+    ("notice_min_days:", "notice_min_days\u200f:", 3),
+    ("description: 公示至少持续的天数", 'description: "公示\\x1b[31m至少"', 5),
+], ids=["zero-width space in a label", "right-to-left mark in a key", "escape character in a text"])
+def test_invisible_characters_are_refused_with_their_line(tmp_path, old, new, line):
+    # 公示​最少天数 looks like 公示最少天数, yet rules naming it find no parameter; an escape
+    # character reaches the terminal through every message that quotes the text.
+    text = textwrap.dedent(GOOD_PARAMETER).lstrip("\n").replace(old, new)
+    folder = write_folder(tmp_path / "policies", {"parameters.yaml": text.encode()})
+    with pytest.raises(PolicyError, match="不可见的字符或控制字符") as caught:
+        Policies.load(folder)
+    assert caught.value.location.line == line
+
+
 def test_grading_file_is_checked_with_the_policy_files(tmp_path):
     folder = write_folder(tmp_path / "policies", {"parameters.yaml": GOOD_PARAMETER, "grading.yaml": "a: 1\n"})
     with pytest.raises(PolicyError, match="参数“a”必须是以英文名为键的映射") as caught:
