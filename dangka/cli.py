@@ -11,6 +11,7 @@ import sys
 from dangka import __version__
 from dangka.errors import DangkaError
 from dangka.i18n import set_lang, tr
+from dangka.output import TerminalSafe
 
 # sub-command → module in dangka.commands; each module has HELP, add_arguments(parser), run(args).
 COMMANDS = {
@@ -102,6 +103,13 @@ def build_parser(modules: dict[str, object]) -> argparse.ArgumentParser:
     return parser
 
 
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 class _ClosedOutput:
     """Standard output when the shell closed it (`dangka check … >&-`): writing to it is an error."""
 
@@ -128,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     set_lang(args.lang)
     if sys.stdout is None:
         sys.stdout = _ClosedOutput()
+    # Names and messages come from the users' files: a terminal is never given their control characters.
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, TerminalSafe) and _is_terminal(stream):
+            setattr(sys, name, TerminalSafe(stream))
     try:
         return int(modules[args.command].run(args) or 0)
     except DangkaError as error:

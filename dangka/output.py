@@ -168,3 +168,29 @@ def _remove(temporary: str) -> None:
 def _unwritable(path: str, what: str, reason: str | None) -> DangkaError:
     return DangkaError(tr(f"无法写入{what}：{reason}", f"cannot write the {what}: {reason}"),
                        Location(path), code="output.unwritable")
+
+
+# What a terminal must not be given from the data: control characters (ESC starts commands that
+# clear the screen, retitle the window or worse; CR overwrites a line) and the bidirectional
+# overrides that make text read otherwise than it is. Colour sequences (ESC [ … m) only colour.
+_UNSAFE_FOR_TERMINALS = re.compile("\x1b\\[[0-9;]*m|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """The text with every character a terminal would act on shown as �; newlines, tabs and colours kept."""
+    if _UNSAFE_FOR_TERMINALS.search(text) is None:
+        return text
+    return _UNSAFE_FOR_TERMINALS.sub(lambda match: match.group() if len(match.group()) > 1 else "\ufffd", text)
+
+
+class TerminalSafe:
+    """A text stream to a terminal that writes everything through terminal_safe."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(terminal_safe(text))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)

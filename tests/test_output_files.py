@@ -73,3 +73,43 @@ def test_a_full_standard_output_is_an_error(examples_dir):
         done = subprocess.run([sys.executable, "-m", "dangka.cli", "check", str(examples_dir), "--jobs", "1"],
                               stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
     assert done.returncode == 2 and "错误：无法写出到标准输出：No space left on device" in done.stderr
+
+
+def test_terminal_safe_shows_what_a_terminal_would_act_on_and_keeps_colours():
+    from dangka.output import terminal_safe
+
+    assert terminal_safe("张三") == "张三"
+    assert terminal_safe("清屏\x1b[2J响铃\x07回车\r覆盖\u202e反向") == "清屏\ufffd[2J响铃\ufffd回车\ufffd覆盖\ufffd反向"
+    assert terminal_safe("\x1b[31m[高]\x1b[0m\t行\n") == "\x1b[31m[高]\x1b[0m\t行\n"
+
+
+def _hostile(dossier: dict) -> dict:
+    dossier["id"] = "HN\x1b]0;标题\x07-1"
+    dossier["members"][0]["name"] = "张\x1b[2J德福\r"
+    return dossier
+
+
+def test_the_text_report_never_carries_the_datas_control_characters(capsys, cooking_dossier, tmp_path):
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(_hostile(cooking_dossier), ensure_ascii=False, default=str), encoding="utf-8")
+    out = tmp_path / "report.txt"
+    assert main(["check", str(path), "--out", str(out), "--jobs", "1"]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "HN\ufffd]0;标题\ufffd-1" in text and "张\ufffd[2J德福" in text
+    assert not any(char in text for char in "\x1b\x07\r")
+
+
+def test_a_terminal_is_never_given_the_datas_control_characters(capsys, cooking_dossier, tmp_path, monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(_hostile(cooking_dossier), ensure_ascii=False, default=str), encoding="utf-8")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    # train prints the household as it is: only the terminal's own guard stands between them.
+    assert main(["train", "--dossier", str(path), "--answer-cause", "因病", "--answer-measures", "健康扶贫"]) == 0
+    assert "张\ufffd[2J德福" in terminal.getvalue() and "\x1b" not in terminal.getvalue()

@@ -26,7 +26,7 @@ from dangka.errors import UsageError
 from dangka.findings import Tally, document, header
 from dangka.i18n import tr
 from dangka.mask import mask_value
-from dangka.output import json_piece, json_text, opened_output, output_target, write_text
+from dangka.output import json_piece, json_text, opened_output, output_target, terminal_safe, write_text
 from dangka.report import masked_household, masked_layout, masked_report, needs_masking, walked_household
 
 # The text report's pieces for one household, to write households one by one.
@@ -232,9 +232,10 @@ class TextWriter:
         if village != self.village:
             if self.village is not None:
                 self.out.write("\n")
-            self.out.write(self.paint("bold", "■ " + " ".join(village)) + "\n")
+            self.out.write(terminal_safe(self.paint("bold", "■ " + " ".join(village)) + "\n"))
             self.village = village
-        self.out.write("".join(line + "\n" for line in household_lines(shown, self.paint)))
+        # A report file is read in a terminal too: the data's control characters never reach one.
+        self.out.write(terminal_safe("".join(line + "\n" for line in household_lines(shown, self.paint))))
 
     def finish(self) -> None:
         if self.village is not None:

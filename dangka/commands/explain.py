@@ -14,7 +14,7 @@ from dangka.errors import InputError, UsageError
 from dangka.i18n import tr
 from dangka.load import iter_dossiers
 from dangka.mask import mask_value
-from dangka.output import output_target, write_text
+from dangka.output import output_target, terminal_safe, write_text
 
 HELP = {"explain": "解释一户的核查过程：每条规则是否触发、每个条件读到的值"}
 
@@ -51,7 +51,7 @@ def run(args) -> int:
     if args.format == "json":
         write_text(json.dumps(explanation, ensure_ascii=False, indent=2), args.out)
     else:
-        write_text(render_text(explanation, verbose=args.all), args.out)
+        write_text(terminal_safe(render_text(explanation, verbose=args.all)), args.out)
     return 0
 
 

@@ -7,6 +7,7 @@ from itertools import groupby
 
 from dangka.categories import CATEGORIES, ENGINE_FAILED, SEVERITY_NAMES
 from dangka.i18n import tr
+from dangka.output import terminal_safe
 from dangka.report import ERRORS_TITLE, error_rows
 
 _COLOURS = {"high": "\033[31m", "medium": "\033[33m", "low": "\033[36m", "bold": "\033[1m", "dim": "\033[2m"}
@@ -47,7 +48,7 @@ def render_text(document: dict, colour: bool = False) -> str:
             lines.append(f"  {paint('high', '✗')} {where}：[{category}] {message}")
         lines.append("")
     lines.append(_summary(document, paint))
-    return "\n".join(lines) + "\n"
+    return terminal_safe("\n".join(lines) + "\n")
 
 
 def household_lines(entry: dict, paint: Paint) -> list[str]:
