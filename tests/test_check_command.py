@@ -265,3 +265,15 @@ def test_more_jobs_than_cores_run_as_many_as_there_are_cores(capsys, examples_di
     monkeypatch.setattr("os.cpu_count", lambda: 1)
     assert main(["check", str(examples_dir), "--jobs", "64"]) == 0
     assert "--jobs 64 多于本机的 1 个核心，按 1 个进程核查" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["html", "xlsx"])
+def test_a_missing_grading_file_stops_a_report_before_any_household_is_checked(capsys, examples_dir, tmp_path, fmt, monkeypatch):
+    from dangka.policy import default_directory
+    policies = tmp_path / "policies"
+    shutil.copytree(default_directory(), policies)
+    (policies / "grading.yaml").unlink()
+    checked = []
+    monkeypatch.setattr("dangka.commands.check.check_paths", lambda *args, **kwargs: checked.append(args) or iter(()))
+    assert main(["check", str(examples_dir), "--format", fmt, "--out", str(tmp_path / f"r.{fmt}"), "--policies", str(policies)]) == 2
+    assert "grading.yaml: policy.invalid: 无法读取文件：文件不存在" in capsys.readouterr().err and checked == []

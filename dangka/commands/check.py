@@ -89,6 +89,10 @@ def run(args) -> int:
     if args.scheduler and args.engine != "dask":
         raise UsageError(tr("--scheduler 需与 --engine dask 一起使用", "--scheduler goes with --engine dask"))
     knowledge = load_knowledge(args)
+    if args.format not in STREAMED_FORMATS:
+        # The reports rank counties by grading.yaml: a missing or broken one is told before the run, not after it.
+        from dangka.report.grade import load_grading_policy
+        load_grading_policy(args.policies)
     progress = Progress(enabled=args.out is not None or args.format != "text")
     cache = ResultCache(args.cache) if args.cache else None
     try:
