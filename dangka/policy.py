@@ -26,7 +26,8 @@ TYPES = ("num", "int", "bool", "str", "list")
 # dangka.report.grade the grading thresholds, with read_parameter_mapping). They belong to the
 # knowledge digest but are not parameter or table files; grading.yaml is checked on load.
 GRADING_FILE = "grading.yaml"
-FOREIGN_FILES = frozenset({"dictionary.yaml", GRADING_FILE})
+DICTIONARY_FILE = "dictionary.yaml"
+FOREIGN_FILES = frozenset({DICTIONARY_FILE, GRADING_FILE})
 
 _YEAR_RANGE = range(1978, 2101)
 _FRACTION = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
@@ -304,6 +305,8 @@ class Policies:
             problems.extend(error.problems)
         if GRADING_FILE in {path.name for path in paths}:
             problems.extend(_grading_problems(folder))
+        if DICTIONARY_FILE in {path.name for path in paths}:
+            problems.extend(_dictionary_problems(folder / DICTIONARY_FILE))
         if problems:
             raise PolicyError(problems)
         return policies
@@ -428,6 +431,17 @@ def _grading_problems(folder: Path) -> list[tuple[Location, str]]:
     except PolicyError as error:
         return error.problems
     return []
+
+
+def _dictionary_problems(path: Path) -> list[tuple[Location, str]]:
+    """The national dictionary is dangka's own (the records are read with it before any policy
+    folder is known): a different copy in a policy folder would be listed and digested, never used."""
+    if _file_bytes(path) == _file_bytes(default_directory() / DICTIONARY_FILE):
+        return []
+    return [(Location(str(path), 1), tr(
+        "这是国家字典：dangka 只用自带的字典读档案，此文件与之不同，不会生效。请删除它或恢复原样；需要新的取值请联系维护者",
+        "the national dictionary is dangka's own and this copy differs from it, so it would never be used: "
+        "delete it or restore it"))]
 
 
 def _file_bytes(path: Path) -> bytes:

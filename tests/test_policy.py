@@ -792,12 +792,19 @@ def test_messages_in_english_on_request(tmp_path):
 def test_foreign_files_are_not_parsed_as_policy_files(tmp_path):
     folder = write_folder(
         tmp_path / "policies",
-        {"parameters.yaml": GOOD_PARAMETER, "dictionary.yaml": "cause: {words: []}\n",
+        {"parameters.yaml": GOOD_PARAMETER, "dictionary.yaml": (SHIPPED / "dictionary.yaml").read_bytes(),
          "grading.yaml": (SHIPPED / "grading.yaml").read_text(encoding="utf-8")},
     )
     loaded = Policies.load(folder)
     assert set(loaded.parameters) == {"notice_min_days"}
     assert {path.name for path in loaded.files()} == {"parameters.yaml", "dictionary.yaml", "grading.yaml"}
+
+
+def test_a_changed_dictionary_is_refused_rather_than_silently_unused(tmp_path):
+    # The records are read with the packaged dictionary; a different copy would be digested and never used.
+    folder = write_folder(tmp_path / "policies", {"parameters.yaml": GOOD_PARAMETER, "dictionary.yaml": "cause: {words: []}\n"})
+    with pytest.raises(PolicyError, match=r"dictionary\.yaml:1: policy\.invalid: 这是国家字典：dangka 只用自带的字典读档案，此文件与之不同，不会生效"):
+        Policies.load(folder)
 
 
 @pytest.mark.parametrize(("name", "old", "new"), [
