@@ -317,9 +317,9 @@ def _read_text(path: str, limit: int, kind: str) -> str:
         if size > limit:
             raise _Refused(tr(
                 f"文件过大（{size / MIB:.1f} MB），单个 {kind.upper()} 文件不能超过 {limit // MIB} MB；"
-                "请拆分文件，或改用 JSON Lines（.jsonl）格式",
+                "请拆分文件（户档案多时可改用 JSON Lines，即 .jsonl 格式）",
                 f"file too large ({size / MIB:.1f} MB); a {kind.upper()} file may not exceed {limit // MIB} MB; "
-                "split the file or use JSON Lines (.jsonl)"))
+                "split the file (many dossiers fit JSON Lines, .jsonl)"))
         try:
             # Asking for the limit itself would allocate it whole (64 MB) however small the file.
             data = stream.read(size + 1)
@@ -374,8 +374,7 @@ def _unreadable_file_message(error: OSError) -> str:
 
 def _refuse_binary(head: bytes) -> None:
     if b"\x00" in head:
-        raise _Refused(tr("不是文本文件（含有二进制内容），无法作为档案读取",
-                          "not a text file (binary content); cannot be read as a dossier"))
+        raise _Refused(tr("不是文本文件（含有二进制内容）", "not a text file (binary content)"))
 
 
 def _decode(data: bytes, first_line: int = 1) -> str:
@@ -526,8 +525,8 @@ _YAML_PROBLEMS = (
      "a string holds a Unicode surrogate escape (such as \\ud800); not valid text"),
     (_TOO_MANY_DIGITS, "的数字位数过多，无法读取", "a number with too many digits"),
     ("found unhashable key", "映射的键不能是列表或映射", "a mapping key may not be a list or a mapping"),
-    ("expected a single document", "文件含有多个 YAML 文档（---）；请每个文件一个文档，多户用 households 列表",
-     "several YAML documents (---) in one file; use one document with a households list"),
+    ("expected a single document", "文件含有多个 YAML 文档（---）；请每个文件一个文档（多户档案用 households 列表）",
+     "several YAML documents (---) in one file; use one document (dossiers: a households list)"),
     ("found unknown escape character", "引号内有无法识别的转义字符（\\）", "unknown escape character (\\) in a quoted string"),
     ("found character that cannot start any token", "含有不能出现在此处的字符", "a character that cannot start a token"),
     ("control characters are not allowed", "含有不允许的控制字符", "control characters are not allowed"),
