@@ -42,7 +42,9 @@ _PATHS = [("primary_cause",), ("members", 0, "labor"), ("members", 1, "labor"), 
           ("procedure", "meetings", 0, "date"), ("procedure", "publicity", 0, "end"), ("year",), ("helpers",),
           ("income", "transfer_total"), ("income", "transfer", "pension"), ("members", 1)]
 _VALUES = st.sampled_from([None, "缺技术", "因病", "无劳动力", "普通劳动力", "技能培训", "低保兜底", "张德福",
-                           "2017-05-20", "2017-05-10", "2021", 2021, 0, 5000, "", [], "乱写"])
+                           "2017-05-20", "2017-05-10", "2021", 2021, 0, 5000, "", [], "乱写",
+                           # numbers durable_rules reads wrongly unless written with care (engine/run.py _encode)
+                           1e16, -2e20, 1e-300, 10**30, 2.5])
 
 
 def _mutate(dossier, changes):
