@@ -8,10 +8,11 @@ from pathlib import Path
 
 import yaml
 
+from dangka.commands.common import refuse_overwriting_inputs
 from dangka.errors import DangkaError, Location, UsageError
 from dangka.i18n import tr
 from dangka.mask import mask_text
-from dangka.output import write_atomic
+from dangka.output import output_target, write_atomic
 from dangka.spreadsheet import iso_date, iter_inputs, write_workbook
 
 HELP = {"convert": "在 YAML、JSON、JSON Lines 与工作簿（xlsx）之间转换档案，不丢失内容"}
@@ -33,6 +34,8 @@ def run(args) -> int:
                 f"unsupported output format: {args.out} (use .xlsx, .jsonl, .json or .yaml)",
             )
         )
+    refuse_overwriting_inputs(args.out, args, args.inputs)
+    output_target(args.out)
     dossiers, unreadable = _read(args.inputs, mask=not args.no_mask)
     _write(dossiers, args.out, kind)
     count = len(dossiers)
