@@ -18,6 +18,7 @@ from typing import IO
 
 from dangka.contract import ENTITIES, Entity, Field, normalize, structure_errors
 from dangka.errors import InputError, Location
+from dangka.i18n import tr
 from dangka.load import (
     DOSSIER_SUFFIXES,
     Loaded,
@@ -113,10 +114,15 @@ def column_letter(number: int) -> str:
 # ---------------------------------------------------------------------------------------------
 # Paths inside a dossier: ("members", 0, "insurance", "medical") ⇄ members[0].insurance.medical
 
-# A key is written bare when it is plain; otherwise as a JSON string, which also escapes the
-# control characters a workbook cell cannot hold.
-_PLAIN_KEY = re.compile(r'[^.\[\]"\s\x00-\x1f\x7f]+')
-_PATH_PART = re.compile(r'\.?([^.\[\]"\s\x00-\x1f\x7f]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+# A key is written bare when it is plain; otherwise as a JSON string (cell_json), which also
+# escapes the characters a workbook cell cannot hold.
+_PLAIN_KEY = re.compile(r'[^.\[\]"\s\x00-\x1f\x7f\ufffe\uffff]+')
+_PATH_PART = re.compile(r'\.?([^.\[\]"\s\x00-\x1f\x7f\ufffe\uffff]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+# What a cell cannot give back as written: characters XML 1.0 cannot hold (a workbook holding
+# U+FFFE cannot be opened) and the carriage return, which comes back as a line feed.
+_NOT_IN_CELLS = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+# Of those, the ones json.dumps leaves as they are.
+_NOT_ESCAPED_BY_JSON = re.compile(r"[\ufffe\uffff]")
 
 
 def path_text(parts: Iterable[str | int]) -> str:
@@ -127,8 +133,14 @@ def path_text(parts: Iterable[str | int]) -> str:
         elif _PLAIN_KEY.fullmatch(part):
             text += f".{part}" if text else part
         else:
-            text += f"[{json.dumps(part, ensure_ascii=False)}]"
+            text += f"[{cell_json(part)}]"
     return text
+
+
+def cell_json(value: object) -> str:
+    """JSON text of a value that a cell holds as written: dates as ISO text, U+FFFE and U+FFFF escaped."""
+    text = json.dumps(value, ensure_ascii=False, default=iso_date)
+    return _NOT_ESCAPED_BY_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def path_parts(text: str) -> list[str | int] | None:
@@ -191,7 +203,11 @@ def _shape_at(node: _Shape, parts: list[str]) -> _Shape:
 
 
 class _Flattener:
-    """Splits one dossier into sheet rows, and 其他字段 rows for everything the layout has no column for."""
+    """Splits one dossier into sheet rows, and 其他字段 rows for everything the layout has no column for.
+
+    `unstorable` says why the dossier cannot be written at all (a text longer than a cell holds),
+    or is None.
+    """
 
     shape = _layout_shape()
 
@@ -200,8 +216,15 @@ class _Flattener:
         self.household_id = dossier.get("id")
         self.rows: dict[str, list[list[object]]] = {sheet.name: [] for sheet in SHEETS}
         self.extras: list[list[object]] = []
+        self.unstorable: str | None = None
 
     def flatten(self) -> None:
+        if isinstance(self.household_id, str) and not _fits_cell(self.household_id):
+            # Every row names its household by this id: it must be in cells as written.
+            self.unstorable = tr("户编号含有工作簿单元格不能存放的字符（控制字符、回车、U+FFFE 或 U+FFFF）",
+                                 "the household id holds characters a workbook cell cannot hold "
+                                 "(control characters, carriage returns, U+FFFE or U+FFFF)")
+            return
         self._walk(self.dossier, self.shape, [])
         for sheet in SHEETS:
             self._sheet_rows(sheet)
@@ -233,26 +256,54 @@ class _Flattener:
         return True
 
     def _extra(self, parts: list, value: object) -> bool:
-        text = json.dumps(value, ensure_ascii=False, default=iso_date)
-        self.extras.append([self.household_id, path_text(parts), text])
+        path = path_text(parts)
+        text = cell_json(value)
+        shown = _shortened(path)
+        self._refuse_long(path, tr(f"路径 {shown}", f"the path {shown}"))
+        self._refuse_long(text, tr(f"{shown} 写成 JSON", f"{shown} as JSON"))
+        self.extras.append([self.household_id, path, text])
         return True
+
+    def _refuse_long(self, text: str, subject: str) -> None:
+        if len(text) > MAX_CELL_CHARS and self.unstorable is None:
+            self.unstorable = tr(f"{subject} 有 {len(text)} 字，超过工作簿单元格的上限 {MAX_CELL_CHARS} 字",
+                                 f"{subject} has {len(text)} characters, more than a workbook cell holds "
+                                 f"({MAX_CELL_CHARS})")
+
+    def _cells(self, node: object, fields: list[Field], base: list) -> list[object]:
+        """The cells of one row: each field's value under `node`, which lies at `base` in the dossier."""
+        cells = []
+        for field_ in fields:
+            value = _cell_of(node, field_)
+            if isinstance(value, str):
+                self._refuse_long(value, _shortened(path_text([*base, *_split(field_.path)])))
+            cells.append(value)
+        return cells
 
     def _sheet_rows(self, sheet: Sheet) -> None:
         if sheet is HOUSEHOLD_SHEET:
             cells = []
             for entity, field_ in sheet.columns:
-                found, node = _get(self.dossier, _split(entity.path))
-                cells.append(_cell_of(node, field_) if found else None)
+                base = _split(entity.path)
+                found, node = _get(self.dossier, base)
+                cells.extend(self._cells(node, [field_], base) if found else [None])
             self.rows[sheet.name].append(cells)
             return
         entity = sheet.entities[0]
-        found, node = _get(self.dossier, _split(entity.path))
+        base = _split(entity.path)
+        found, node = _get(self.dossier, base)
+        fields = [field_ for _, field_ in sheet.columns]
         if not sheet.many and isinstance(node, dict):
-            self.rows[sheet.name].append([self.household_id, *[_cell_of(node, field_) for _, field_ in sheet.columns]])
+            self.rows[sheet.name].append([self.household_id, *self._cells(node, fields, base)])
         elif sheet.many and isinstance(node, list):
             for position, item in enumerate(node, start=1):
-                cells = [_cell_of(item, field_) for _, field_ in sheet.columns]
+                cells = self._cells(item, fields, [*base, position - 1])
                 self.rows[sheet.name].append([self.household_id, position, *cells])
+
+
+def _shortened(path: str) -> str:
+    """A path for a message: its first 60 characters (a key may be a megabyte long)."""
+    return path if len(path) <= 60 else path[:60] + "…"
 
 
 def _cell_of(node: object, field: Field) -> object:
@@ -270,7 +321,9 @@ MAX_EXACT_INTEGER = 2**53
 
 def _fits_cell(value: object) -> bool:
     """A value a cell gives back unchanged; others go to 其他字段 as JSON."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    if isinstance(value, str):
+        return _NOT_IN_CELLS.search(value) is None
+    if isinstance(value, bool) or value is None:
         return True
     if isinstance(value, int):
         return abs(value) <= MAX_EXACT_INTEGER
@@ -299,20 +352,24 @@ def iso_date(value: object) -> str:
     raise TypeError(f"不能写入工作簿的值：{type(value).__name__}")
 
 
-def write_workbook(dossiers: Iterable[dict], path: str) -> None:
+def write_workbook(dossiers: Iterable[dict], path: str) -> list[tuple[int, str]]:
     """Write dossiers as a workbook of the national-system layout (replaced atomically).
 
-    Raises InputError for a value a workbook cannot hold (control characters, more than 32767 characters).
+    A dossier no workbook can hold (a text longer than a cell's 32,767 characters, an id with
+    characters no cell holds) is left out: returned are (its place among `dossiers`, why).
     """
     rows: dict[str, list[list[object]]] = {sheet.name: [] for sheet in SHEETS}
     extras: list[list[object]] = []
-    for dossier in dossiers:
+    left_out: list[tuple[int, str]] = []
+    for place, dossier in enumerate(dossiers):
         flattener = _Flattener(dossier)
         flattener.flatten()
+        if flattener.unstorable is not None:
+            left_out.append((place, flattener.unstorable))
+            continue
         for name, sheet_rows in flattener.rows.items():
             rows[name].extend(sheet_rows)
         extras.extend(flattener.extras)
-    _refuse_unstorable(rows, extras)
     # openpyxl (and numpy with it) only when a workbook is written: most runs read none
     from openpyxl import Workbook
 
@@ -324,19 +381,7 @@ def write_workbook(dossiers: Iterable[dict], path: str) -> None:
         fill_sheet(workbook.create_sheet(sheet.name), sheet.head, rows[sheet.name])
     fill_sheet(workbook.create_sheet(EXTRA_SHEET), EXTRA_HEAD, extras)
     save_atomic(workbook, path)
-
-
-def _refuse_unstorable(rows: dict[str, list[list[object]]], extras: list[list[object]]) -> None:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    for name, sheet_rows in [*rows.items(), (EXTRA_SHEET, extras)]:
-        for row_number, row in enumerate(sheet_rows, start=2):
-            for column, value in enumerate(row, start=1):
-                if isinstance(value, str) and (ILLEGAL_CHARACTERS_RE.search(value) or len(value) > MAX_CELL_CHARS):
-                    where = f"{name}!{column_letter(column)}{row_number}"
-                    raise InputError(
-                        f"户 {row[0]} 的值不能写入工作簿单元格 {where}：含有控制字符或超过 {MAX_CELL_CHARS} 字"
-                    )
+    return left_out
 
 
 # ---------------------------------------------------------------------------------------------

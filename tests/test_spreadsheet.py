@@ -232,11 +232,26 @@ def test_malformed_paths_are_refused(text):
     assert path_parts(text) is None
 
 
-def test_text_with_control_characters_cannot_be_written(examples, tmp_path):
+def test_text_a_cell_would_change_round_trips_through_the_extra_sheet(examples, tmp_path):
+    # XML cannot hold control characters, U+FFFE or U+FFFF (the workbook became unreadable), and a
+    # carriage return came back as a line feed.
     dossier = copy.deepcopy(examples[0])
     dossier["members"][0]["illness"] = "高血压\x07"
-    with pytest.raises(InputError, match=r"户 HN-410727-0101-001 的值不能写入工作簿单元格 成员!L2"):
-        write_workbook([dossier], str(tmp_path / "档案.xlsx"))
+    dossier["members"][1]["name"] = "王秀兰\r\n"
+    dossier["备注\ufffe"] = {"键\uffff": "值\ufffe\x1b"}
+    (loaded,) = round_trip([dossier], tmp_path)
+    assert loaded.error is None, loaded.error
+    assert without_nulls(loaded.dossier) == without_nulls(dossier)
+
+
+def test_a_text_longer_than_a_cell_leaves_its_household_out(examples, tmp_path):
+    long = copy.deepcopy(examples[0])
+    long["members"][2]["illness"] = "长" * 32768
+    path = tmp_path / "档案.xlsx"
+    assert write_workbook([examples[1], long], str(path)) == [
+        (1, "members[2].illness 有 32768 字，超过工作簿单元格的上限 32767 字")
+    ]
+    assert [item.dossier["id"] for item in read_workbook(str(path))] == [examples[1]["id"]]
 
 
 # --- reading workbooks made by people ---------------------------------------------------------

@@ -9,8 +9,9 @@ from pathlib import Path
 import yaml
 
 from dangka.commands.common import refuse_overwriting_inputs
-from dangka.errors import DangkaError, Location, UsageError
+from dangka.errors import DangkaError, InputError, Location, UsageError
 from dangka.i18n import tr
+from dangka.load import Loaded
 from dangka.mask import mask_text
 from dangka.output import output_target, write_atomic
 from dangka.spreadsheet import iso_date, iter_inputs, write_workbook
@@ -36,22 +37,27 @@ def run(args) -> int:
         )
     refuse_overwriting_inputs(args.out, args, args.inputs)
     output_target(args.out)
-    dossiers, unreadable = _read(args.inputs, mask=not args.no_mask)
-    _write(dossiers, args.out, kind)
-    count = len(dossiers)
+    shown = str if args.no_mask else mask_text
+    loaded, unreadable = _read(args.inputs, shown)
+    left_out = _write([item.dossier for item in loaded], args.out, kind)
+    for place, reason in left_out:
+        _tell_left_out(loaded[place], reason, shown)
+    count = len(loaded) - len(left_out)
     print(tr(f"已转换 {count} 户 → {args.out}", f"converted {count} households → {args.out}"), file=sys.stderr)
     if unreadable:
         print(
             tr(f"{unreadable} 项无法读取，未写入输出", f"{unreadable} inputs could not be read and were left out"),
             file=sys.stderr,
         )
-    return 1 if unreadable else 0
+    if left_out:
+        print(tr(f"{len(left_out)} 户不能写入工作簿，未写入输出",
+                 f"{len(left_out)} households cannot be held by a workbook and were left out"), file=sys.stderr)
+    return 1 if unreadable or left_out else 0
 
 
-def _read(paths: list[str], mask: bool) -> tuple[list[dict], int]:
+def _read(paths: list[str], shown) -> tuple[list[Loaded], int]:
     """The readable dossiers; each problem and each cell kept as written is told on standard error."""
-    shown = mask_text if mask else str
-    dossiers, unreadable = [], 0
+    readable, unreadable = [], 0
     for loaded in iter_inputs(paths):
         for note in getattr(loaded, "notes", ()):
             print(shown(tr(f"提示：{loaded.source}：{note}", f"note: {loaded.source}: {note}")), file=sys.stderr)
@@ -59,14 +65,20 @@ def _read(paths: list[str], mask: bool) -> tuple[list[dict], int]:
             print(shown(str(loaded.error)), file=sys.stderr)
             unreadable += 1
         else:
-            dossiers.append(loaded.dossier)
-    return dossiers, unreadable
+            readable.append(loaded)
+    return readable, unreadable
 
 
-def _write(dossiers: list[dict], out: str, kind: str) -> None:
+def _tell_left_out(loaded: Loaded, reason: str, shown) -> None:
+    household_id = loaded.dossier.get("id")
+    message = tr(f"户 {household_id} 没有写入工作簿：{reason}", f"household {household_id} is not in the workbook: {reason}")
+    print(shown(str(InputError(message, Location(loaded.source, loaded.line)))), file=sys.stderr)
+
+
+def _write(dossiers: list[dict], out: str, kind: str) -> list[tuple[int, str]]:
+    """Write the dossiers; returned are those a workbook cannot hold (place, why), which were left out."""
     if kind == "xlsx":
-        write_workbook(dossiers, out)
-        return
+        return write_workbook(dossiers, out)
     if kind == "jsonl":
         text = "".join(json.dumps(dossier, ensure_ascii=False, default=iso_date) + "\n" for dossier in dossiers)
     elif kind == "json":
@@ -78,3 +90,4 @@ def _write(dossiers: list[dict], out: str, kind: str) -> None:
     except OSError as error:
         message = tr(f"无法写入：{error.strerror or error}", f"cannot write: {error}")
         raise DangkaError(message, Location(out), code="output.unwritable") from error
+    return []
