@@ -660,6 +660,10 @@ class _WorkbookReader:
         if parts is None:
             household.errors.append(f"{path_where}：路径“{_shown(path_cell)}”写法不对，应如 members[0].insurance")
             return
+        if parts == ["id"]:
+            # The id links the household's rows: changed here, two households could end under one id.
+            household.errors.append(f"{path_where}：路径 id 是户编号，户编号只能写在工作表“户”中")
+            return
         try:
             value = json_text_value(str(value_cell)) if value_cell is not None else None
         except InputError as error:

@@ -348,6 +348,19 @@ def test_bad_extra_rows_are_reported(workbook_path):
     ]
 
 
+@pytest.mark.parametrize("path", ["id", '["id"]', " id "])
+def test_an_extra_row_cannot_change_the_household_id(workbook_path, path):
+    # The id links the household's rows: changed here, two households could end under one id.
+    def spoil(workbook):
+        workbook["其他字段"].append(["HN-410727-0101-001", path, '"HN-410727-0101-002"'])
+
+    loaded = list(read_workbook(edited(workbook_path, spoil)))
+    assert [item.error.message for item in loaded if item.error] == [
+        "户 HN-410727-0101-001（户!2 行）：其他字段!B3：路径 id 是户编号，户编号只能写在工作表“户”中"
+    ]
+    assert [item.dossier["id"] for item in loaded if item.dossier] == ["HN-410727-0101-002"]
+
+
 def test_workbook_typed_by_hand_is_normalised(tmp_path):
     """Numbers typed as numbers, real dates, 是/否, national codes, other names for sheets and columns."""
     workbook = openpyxl.Workbook()
