@@ -898,6 +898,7 @@ def _check_registry(data: object, lines: dict[str, list[int] | int]) -> None:
         item_lines = lines.get(key) if isinstance(lines.get(key), list) else [root_line] * len(items)
         for position, (item, line) in enumerate(zip(items, item_lines)):
             _check_registry_item(key, labels[key], position, item, keys, line)
+        _refuse_conflicting_repeats(key, labels[key], items, _REGISTRY_IDENTITY[key], item_lines)
 
 
 def _check_registry_item(key: str, label: str, position: int, item: object, keys: tuple[str, ...], line: int | None) -> None:
@@ -912,3 +913,31 @@ def _check_registry_item(key: str, label: str, position: int, item: object, keys
         if item.get(name) is not None and not isinstance(item[name], dict):
             raise _Refused(tr(f"{where_zh}的 {name} 应为含 name、phone 的映射",
                               f"{where_en}.{name} must be a mapping with name and phone"), line)
+
+
+# What names an entry of the registry: the graph joins households to entries by these.
+_REGISTRY_IDENTITY = {"units": ("id",), "helpers": ("id",), "villages": ("county", "township", "village")}
+
+
+def _refuse_conflicting_repeats(key: str, label: str, items: list[dict], keys: tuple[str, ...],
+                                item_lines: list[int | None]) -> None:
+    """Two entries of one id (a unit, a helper) or one village that say different things are refused.
+
+    Entries are told apart as the graph joins them: by their key texts, stripped. Which of two
+    records is right only the registry's keeper knows; identical repeats (a list merged twice) pass.
+    """
+    first_at: dict[str, int] = {}
+    for position, item in enumerate(items):
+        # One text per entry, not a tuple: a province's registry holds some 330k helpers.
+        identity = "\x1f".join(str(item[name]).strip() for name in keys)
+        first = first_at.setdefault(identity, position)
+        if first == position or items[first] == item:
+            continue
+        shown = identity.replace("\x1f", "/")
+        named = f"{keys[0]} {shown}" if len(keys) == 1 else shown
+        first_line = item_lines[first]
+        at_zh = f"第 {first + 1} 项（第 {first_line} 行）" if first_line is not None else f"第 {first + 1} 项"
+        at_en = f"{key}[{first}] (line {first_line})" if first_line is not None else f"{key}[{first}]"
+        raise _Refused(tr(f"登记表 {key} 第 {position + 1} 项（{label}）的 {named} 与{at_zh}重复，内容却不同",
+                          f"registry {key}[{position}]: {named} is also {at_en}, with different contents"),
+                       item_lines[position])

@@ -360,6 +360,54 @@ def test_registry_village_contacts_must_be_mappings(tmp_path):
     assert raised.value.location.line == 2
 
 
+REGISTRY_WITH_REPEATS = """\
+units:
+  - {id: U-1, name: 教育局}
+  - {id: U-2, name: 卫健委}
+helpers:
+  - {id: H-001, name: 赵文博, unit: U-1}
+  - {id: H-002, name: 孙丽华, unit: U-2}
+  - {id: H-001, name: 赵文博, unit: U-1}
+villages:
+  - {county: 封丘县, township: 城关镇, village: 东街村}
+  - {county: 封丘县, township: 城关镇, village: 东街村}
+"""
+
+
+def test_identical_repeats_in_the_registry_pass(tmp_path):
+    path = tmp_path / "registry.yaml"
+    path.write_text(REGISTRY_WITH_REPEATS, encoding="utf-8")
+    assert len(load_registry(str(path))["helpers"]) == 3
+
+
+@pytest.mark.parametrize(("old", "new", "line", "message"), [
+    ("{id: U-2, name: 卫健委}", "{id: U-1, name: 卫健委}", 3,
+     r"登记表 units 第 2 项（帮扶单位）的 id U-1 与第 1 项（第 2 行）重复，内容却不同"),
+    ("- {id: H-001, name: 赵文博, unit: U-1}\nvillages", "- {id: ' H-001', name: 赵文军, unit: U-1}\nvillages", 7,
+     r"登记表 helpers 第 3 项（帮扶责任人）的 id H-001 与第 1 项（第 5 行）重复，内容却不同"),
+    ("- {county: 封丘县, township: 城关镇, village: 东街村}\n", "- {county: 封丘县, township: 城关镇, village: 东街村, x: 1}\n", 10,
+     r"登记表 villages 第 2 项（村）的 封丘县/城关镇/东街村 与第 1 项（第 9 行）重复，内容却不同"),
+])
+def test_conflicting_repeats_in_the_registry_are_refused_naming_both_lines(tmp_path, old, new, line, message):
+    path = tmp_path / "registry.yaml"
+    before, found, after = REGISTRY_WITH_REPEATS.rpartition(old)  # the later of two alike
+    assert found
+    text = before + new + after
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=message) as raised:
+        load_registry(str(path))
+    assert raised.value.location.line == line
+
+
+def test_conflicting_repeats_in_a_json_registry_name_their_lines(tmp_path):
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps({"helpers": [{"id": "H-1", "name": "甲"}, {"id": "H-1", "name": "乙"}]}, indent=1),
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=r"helpers 第 2 项（帮扶责任人）的 id H-1 与第 1 项（第 3 行）重复") as raised:
+        load_registry(str(path))
+    assert raised.value.location.line == 7
+
+
 # -- no input makes a loader raise ---------------------------------------------------------------
 
 structures = st.recursive(
