@@ -39,6 +39,9 @@ EXTRA_HEAD = (HOUSEHOLD_ID, "路径", "值")
 # A workbook is a zip file; refuse one that would unpack to more than this (a zip bomb).
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 MAX_CELL_CHARS = 32767  # Excel's limit for one cell
+# The sheets are joined in memory, a household at a time: a workbook of a million rows took 707 MB.
+# Larger exports are read as JSON Lines, streamed a household at a time.
+MAX_HOUSEHOLDS = 200_000
 
 # The dossier's list of helper ids has no entity in the contract (the helper entity describes the
 # registry's helper); the workbook needs a column for it.
@@ -389,7 +392,11 @@ def write_workbook(dossiers: Iterable[dict], path: str) -> list[tuple[int, str]]
 
 
 class _WorkbookProblem(Exception):
-    """The workbook as a whole cannot be read."""
+    """The workbook as a whole cannot be read; `line` is the row of the 户 sheet at fault, where one is."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
 
 
 @dataclass
@@ -410,7 +417,7 @@ def read_workbook(path: str) -> Iterator[SheetLoaded]:
     try:
         reader.read()
     except _WorkbookProblem as problem:
-        yield SheetLoaded(path, None, 0, None, InputError(str(problem), Location(path)))
+        yield SheetLoaded(path, problem.line, 0, None, InputError(str(problem), Location(path, problem.line)))
         return
     yield from reader.results()
 
@@ -540,6 +547,9 @@ class _WorkbookReader:
                 first = self.households[household_id].row
                 self.orphans.append((number, f"{where}：户编号“{household_id}”与第 {first} 行重复，该行没有读取"))
                 continue
+            if len(self.households) == MAX_HOUSEHOLDS:
+                raise _WorkbookProblem(f"工作表“户”超过 {MAX_HOUSEHOLDS} 户（{where}），一个工作簿的各表要在内存中对接，"
+                                       "拒绝读取；请从系统导出为 JSON Lines（.jsonl，每行一户）再核查", number)
             household = _Household(number, {})
             self.households[household_id] = household
             self._fill(household, HOUSEHOLD_SHEET.name, number, row, columns, [])

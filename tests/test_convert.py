@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from dangka.cli import main
+from dangka import spreadsheet
 from dangka.spreadsheet import read_workbook
 
 
@@ -97,3 +98,11 @@ def test_households_left_out_are_shown_unmasked_with_no_mask(examples_dir, tmp_p
     source = households_file(examples_dir, tmp_path, [_long_cell_text])
     assert main(["convert", str(source), "--out", str(tmp_path / "档案.xlsx"), "--no-mask"]) == 1
     assert "户 HN-13637370011 没有写入工作簿" in capsys.readouterr().err
+
+
+def test_convert_refuses_a_workbook_dangka_could_not_read_back(copies, monkeypatch, capsys):
+    monkeypatch.setattr(spreadsheet, "MAX_HOUSEHOLDS", 1)
+    out = copies / "档案.xlsx"
+    assert main(["convert", str(copies / "clean.yaml"), str(copies / "cooking.yaml"), "--out", str(out)]) == 2
+    assert "共 2 户，超过一个工作簿的上限 1 户；请输出为 JSON Lines（--out 文件.jsonl）" in capsys.readouterr().err
+    assert not out.exists()

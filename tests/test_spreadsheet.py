@@ -402,6 +402,15 @@ def test_workbook_that_unpacks_too_large_is_refused(workbook_path, monkeypatch):
     assert loaded.error.message == "工作簿解压后超过 0 MB，拒绝读取"
 
 
+def test_workbook_of_more_households_than_the_cap_is_refused(workbook_path, monkeypatch):
+    # The sheets are joined in memory: a million-row workbook took 707 MB.
+    monkeypatch.setattr(spreadsheet, "MAX_HOUSEHOLDS", 1)
+    (loaded,) = read_workbook(str(workbook_path))
+    assert loaded.error.message == ("工作表“户”超过 1 户（户!A3），一个工作簿的各表要在内存中对接，拒绝读取；"
+                                    "请从系统导出为 JSON Lines（.jsonl，每行一户）再核查")
+    assert loaded.error.location.line == 3
+
+
 def test_missing_file(tmp_path):
     (loaded,) = read_workbook(str(tmp_path / "没有.xlsx"))
     with pytest.raises(InputError, match="无法读取文件：文件不存在"):

@@ -14,6 +14,7 @@ from dangka.i18n import tr
 from dangka.load import Loaded
 from dangka.mask import mask_text
 from dangka.output import output_target, write_atomic
+from dangka import spreadsheet
 from dangka.spreadsheet import iso_date, iter_inputs, write_workbook
 
 HELP = {"convert": "在 YAML、JSON、JSON Lines 与工作簿（xlsx）之间转换档案，不丢失内容"}
@@ -39,6 +40,11 @@ def run(args) -> int:
     output_target(args.out)
     shown = str if args.no_mask else mask_text
     loaded, unreadable = _read(args.inputs, shown)
+    if kind == "xlsx" and len(loaded) > spreadsheet.MAX_HOUSEHOLDS:
+        raise UsageError(tr(f"共 {len(loaded)} 户，超过一个工作簿的上限 {spreadsheet.MAX_HOUSEHOLDS} 户；"
+                            "请输出为 JSON Lines（--out 文件.jsonl）",
+                            f"{len(loaded)} households are more than one workbook holds "
+                            f"({spreadsheet.MAX_HOUSEHOLDS}): write JSON Lines (--out FILE.jsonl)"))
     left_out = _write([item.dossier for item in loaded], args.out, kind)
     for place, reason in left_out:
         _tell_left_out(loaded[place], reason, shown)
