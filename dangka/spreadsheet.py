@@ -538,10 +538,10 @@ class _WorkbookReader:
         if id_column is None:
             raise _WorkbookProblem("工作表“户”缺少“户编号”列，无法读取")
         for number, row in self._rows(worksheet):
-            household_id = _text(row[id_column].value if id_column < len(row) else None)
             where = f"户!{column_letter(id_column + 1)}{number}"
+            household_id, problem = _household_id(row[id_column].value if id_column < len(row) else None, where)
             if household_id is None:
-                self.orphans.append((number, f"{where}：户编号为空，该行没有读取"))
+                self.orphans.append((number, problem))
                 continue
             if household_id in self.households:
                 first = self.households[household_id].row
@@ -587,10 +587,10 @@ class _WorkbookReader:
                 self._fill(household, sheet.name, number, row, columns, [*entity_parts, index])
 
     def _household_of(self, sheet_name: str, number: int, row: tuple, id_column: int) -> _Household | None:
-        household_id = _text(row[id_column].value if id_column < len(row) else None)
         where = f"{sheet_name}!{column_letter(id_column + 1)}{number}"
+        household_id, problem = _household_id(row[id_column].value if id_column < len(row) else None, where)
         if household_id is None:
-            self.orphans.append((number, f"{where}：户编号为空，该行没有读取"))
+            self.orphans.append((number, problem))
             return None
         household = self.households.get(household_id)
         if household is None:
@@ -719,9 +719,14 @@ def _plain(raw: object) -> object:
     return raw
 
 
-def _text(raw: object) -> str | None:
-    value, _ = normalize(Field("id", HOUSEHOLD_ID, "str", ""), _plain(raw))
-    return value
+def _household_id(raw: object, where: str) -> tuple[str | None, str | None]:
+    """The household id of a linking cell, or None and why the row is not read."""
+    value, reason = normalize(Field("id", HOUSEHOLD_ID, "str", ""), _plain(raw))
+    if value is not None:
+        return value, None
+    if reason is None:
+        return None, f"{where}：户编号为空，该行没有读取"
+    return None, f"{where}：户编号{reason}（实为“{_shown(raw)}”），该行没有读取"
 
 
 def _shown(raw: object) -> str:

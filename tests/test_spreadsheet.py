@@ -304,6 +304,17 @@ def test_row_of_an_unknown_household_is_reported_by_cell(workbook_path):
     assert messages(path) == ["成员!A7：户编号“HN-不存在”在工作表“户”中没有，该行没有读取"]
 
 
+def test_household_id_that_is_a_fraction_or_a_truth_value_is_named_as_such(workbook_path):
+    def spoil(workbook):
+        workbook["户"].append([1.5, "某县"])
+        workbook["成员"].append([True, 1, "某人"])
+
+    assert messages(edited(workbook_path, spoil)) == [
+        "户!A4：户编号应为文字（实为“1.5”），该行没有读取",
+        "成员!A7：户编号应为文字，不是是/否（实为“True”），该行没有读取",
+    ]
+
+
 def test_bad_position_makes_the_household_an_error(workbook_path):
     def spoil(workbook):
         workbook["成员"]["B3"] = "第二"
