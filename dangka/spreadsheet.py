@@ -428,6 +428,8 @@ class _WorkbookReader:
         self.problems: list[str] = []  # about the workbook, not one household
         self.orphans: list[tuple[int, str]] = []  # (row, message) for rows of no known household
         self.households: dict[str, _Household] = {}
+        # sheet → (row, column) of its formula cells with no computed value, which read as empty
+        self.uncomputed: dict[str, set[tuple[int, int]]] = {}
 
     def read(self) -> None:
         try:
@@ -480,6 +482,7 @@ class _WorkbookReader:
                 # rows below it would be dropped without a word.
                 worksheet.reset_dimensions()
                 matched[name] = worksheet
+                self.uncomputed[name] = _uncomputed_formulas(worksheet)
         if HOUSEHOLD_SHEET.name not in matched:
             raise _WorkbookProblem("工作簿缺少工作表“户”（每户一行），无法读取")
         for sheet in SHEETS[1:]:
@@ -538,8 +541,8 @@ class _WorkbookReader:
         if id_column is None:
             raise _WorkbookProblem("工作表“户”缺少“户编号”列，无法读取")
         for number, row in self._rows(worksheet):
+            household_id, problem = self._household_id(HOUSEHOLD_SHEET.name, number, row, id_column)
             where = f"户!{column_letter(id_column + 1)}{number}"
-            household_id, problem = _household_id(row[id_column].value if id_column < len(row) else None, where)
             if household_id is None:
                 self.orphans.append((number, problem))
                 continue
@@ -587,15 +590,28 @@ class _WorkbookReader:
                 self._fill(household, sheet.name, number, row, columns, [*entity_parts, index])
 
     def _household_of(self, sheet_name: str, number: int, row: tuple, id_column: int) -> _Household | None:
-        where = f"{sheet_name}!{column_letter(id_column + 1)}{number}"
-        household_id, problem = _household_id(row[id_column].value if id_column < len(row) else None, where)
+        household_id, problem = self._household_id(sheet_name, number, row, id_column)
         if household_id is None:
             self.orphans.append((number, problem))
             return None
+        where = f"{sheet_name}!{column_letter(id_column + 1)}{number}"
         household = self.households.get(household_id)
         if household is None:
             self.orphans.append((number, f"{where}：户编号“{household_id}”在工作表“户”中没有，该行没有读取"))
         return household
+
+    def _household_id(self, sheet_name: str, number: int, row: tuple, id_column: int) -> tuple[str | None, str]:
+        """The household id of a row's linking cell, or None and why the row is not read."""
+        raw = row[id_column].value if id_column < len(row) else None
+        where = f"{sheet_name}!{column_letter(id_column + 1)}{number}"
+        value, reason = normalize(Field("id", HOUSEHOLD_ID, "str", ""), _plain(raw))
+        if value is not None:
+            return value, ""
+        if raw is None and (number, id_column + 1) in self.uncomputed[sheet_name]:
+            return None, f"{where}：{UNCOMPUTED_FORMULA}；该行没有读取"
+        if reason is None:
+            return None, f"{where}：户编号为空，该行没有读取"
+        return None, f"{where}：户编号{reason}（实为“{_shown(raw)}”），该行没有读取"
 
     def _position(self, sheet_name, number, row, column, household) -> int | None:
         """The row's 序号; its place in the sheet when there is no 序号 column; None (an error) when bad."""
@@ -631,10 +647,13 @@ class _WorkbookReader:
             if not isinstance(meaning, tuple) or index >= len(row):
                 continue
             cell = row[index]
+            where = f"{sheet_name}!{column_letter(index + 1)}{number}"
+            if cell.value is None and (number, index + 1) in self.uncomputed[sheet_name]:
+                household.errors.append(f"{where}：{UNCOMPUTED_FORMULA}")
+                continue
             if cell.value is None or (isinstance(cell.value, str) and not cell.value.strip()):
                 continue
             entity, field_ = meaning
-            where = f"{sheet_name}!{column_letter(index + 1)}{number}"
             if cell.data_type == "e":
                 household.errors.append(f"{where}：单元格是错误值 {cell.value}")
                 continue
@@ -719,14 +738,6 @@ def _plain(raw: object) -> object:
     return raw
 
 
-def _household_id(raw: object, where: str) -> tuple[str | None, str | None]:
-    """The household id of a linking cell, or None and why the row is not read."""
-    value, reason = normalize(Field("id", HOUSEHOLD_ID, "str", ""), _plain(raw))
-    if value is not None:
-        return value, None
-    if reason is None:
-        return None, f"{where}：户编号为空，该行没有读取"
-    return None, f"{where}：户编号{reason}（实为“{_shown(raw)}”），该行没有读取"
 
 
 def _shown(raw: object) -> str:
@@ -774,6 +785,48 @@ def _put(node: object, parts: list, value: object) -> bool:
         return False
     node[last] = value
     return True
+
+
+UNCOMPUTED_FORMULA = "公式没有计算结果，请在 Excel 中打开并保存后再导出"
+# A formula in a sheet's XML: <f> or a prefixed <x:f>. Most exports hold none and skip the parse.
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+_SPREADSHEET_NAMESPACE = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _uncomputed_formulas(worksheet) -> set[tuple[int, int]]:
+    """(row, column) of the sheet's formula cells saved without their result.
+
+    openpyxl reads a workbook's values (data_only) and gives such a cell as empty, as if nothing
+    were written there; it keeps no trace of the formula, so the sheet's XML is read for them.
+    """
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    with worksheet._get_source() as source:  # openpyxl's read-only sheets keep their XML part's name
+        if not _holds_formulas(source):
+            return set()
+    uncomputed = set()
+    with worksheet._get_source() as source:
+        for _, element in iterparse(source):
+            if element.tag != f"{_SPREADSHEET_NAMESPACE}c":
+                continue
+            formula = element.find(f"{_SPREADSHEET_NAMESPACE}f")
+            value = element.findtext(f"{_SPREADSHEET_NAMESPACE}v")
+            # A cell without its place (r) is rare and its place is openpyxl's guess: it is left out.
+            if formula is not None and not value and element.get("r"):
+                uncomputed.add(coordinate_to_tuple(element.get("r")))
+            element.clear()
+    return uncomputed
+
+
+def _holds_formulas(source: IO[bytes]) -> bool:
+    tail = b""
+    while chunk := source.read(1 << 20):
+        if _FORMULA_TAG.search(tail + chunk):
+            return True
+        tail = chunk[-64:]
+    return False
 
 
 def _damaged(error: Exception) -> _WorkbookProblem:

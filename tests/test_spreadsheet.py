@@ -330,6 +330,19 @@ def test_bad_position_makes_the_household_an_error(workbook_path):
     assert loaded[1].error is None
 
 
+def test_formula_without_a_computed_value_is_reported_not_read_as_empty(workbook_path):
+    # openpyxl saves formulas without their results, as do tools that never calculate.
+    def spoil(workbook):
+        workbook["成员"]["P2"] = "=1+1"
+        workbook["户"]["A3"] = '="HN-"&"1"'
+
+    found = messages(edited(workbook_path, spoil))
+    assert found[:2] == [
+        "户 HN-410727-0101-001（户!2 行）：成员!P2：公式没有计算结果，请在 Excel 中打开并保存后再导出",
+        "户!A3：公式没有计算结果，请在 Excel 中打开并保存后再导出；该行没有读取",
+    ]
+
+
 def test_error_valued_cell_is_reported(workbook_path):
     path = edited(workbook_path, lambda workbook: workbook["会议记录"].__setitem__("E2", "#N/A"))
     assert messages(path) == ["户 HN-410727-0101-001（户!2 行）：会议记录!E2：单元格是错误值 #N/A"]
