@@ -474,9 +474,10 @@ class _WorkbookReader:
             layout = next((sheet for sheet in SHEETS if title in sheet.names()), None)
             name = layout.name if layout else EXTRA_SHEET if title == EXTRA_SHEET else None
             if name is None:
-                self.problems.append(f"未知的工作表“{worksheet.title}”，其中的数据没有读取")
+                self.problems.append(tr(f"未知的工作表“{worksheet.title}”，其中的数据没有读取", f"unknown sheet \"{worksheet.title}\": its data was not read"))
             elif name in matched:
-                self.problems.append(f"工作表“{worksheet.title}”与“{matched[name].title}”重复，只读取了前者")
+                self.problems.append(tr(f"工作表“{worksheet.title}”与“{matched[name].title}”重复，只读取了前者",
+                                            f"sheet \"{worksheet.title}\" repeats \"{matched[name].title}\": only the latter was read"))
             else:
                 # Read-only sheets stop at the size the file states, which some tools leave stale:
                 # rows below it would be dropped without a word.
@@ -484,10 +485,12 @@ class _WorkbookReader:
                 matched[name] = worksheet
                 self.uncomputed[name] = _uncomputed_formulas(worksheet)
         if HOUSEHOLD_SHEET.name not in matched:
-            raise _WorkbookProblem("工作簿缺少工作表“户”（每户一行），无法读取")
+            raise _WorkbookProblem(tr("工作簿缺少工作表“户”（每户一行），无法读取",
+                                      "the workbook has no sheet \"户\" (one row per household): not read"))
         for sheet in SHEETS[1:]:
             if sheet.name not in matched:
-                self.problems.append(f"缺少工作表“{sheet.name}”，各户的{sheet.name}为空")
+                self.problems.append(tr(f"缺少工作表“{sheet.name}”，各户的{sheet.name}为空",
+                                        f"no sheet \"{sheet.name}\": every household's {sheet.name} is empty"))
         return matched
 
     # -- header --------------------------------------------------------------------------------
@@ -503,9 +506,10 @@ class _WorkbookReader:
             where = f"{sheet_name}!{column_letter(index + 1)}1"
             meaning = allowed.get(title)
             if meaning is None:
-                self.problems.append(f"{where}：未知的列“{title}”，该列没有读取")
+                self.problems.append(tr(f"{where}：未知的列“{title}”，该列没有读取", f"{where}: unknown column \"{title}\": not read"))
             elif meaning in seen:
-                self.problems.append(f"{where}：列“{title}”与“{seen[meaning]}”重复，该列没有读取")
+                self.problems.append(tr(f"{where}：列“{title}”与“{seen[meaning]}”重复，该列没有读取",
+                                        f"{where}: column \"{title}\" repeats \"{seen[meaning]}\": not read"))
             else:
                 columns[index] = meaning
                 seen[meaning] = title
@@ -539,7 +543,7 @@ class _WorkbookReader:
             (index for index, meaning in columns.items() if meaning == (ENTITIES["household"], id_field)), None
         )
         if id_column is None:
-            raise _WorkbookProblem("工作表“户”缺少“户编号”列，无法读取")
+            raise _WorkbookProblem(tr("工作表“户”缺少“户编号”列，无法读取", "sheet \"户\" has no column \"户编号\": not read"))
         for number, row in self._rows(worksheet):
             household_id, problem = self._household_id(HOUSEHOLD_SHEET.name, number, row, id_column)
             where = f"户!{column_letter(id_column + 1)}{number}"
@@ -548,11 +552,15 @@ class _WorkbookReader:
                 continue
             if household_id in self.households:
                 first = self.households[household_id].row
-                self.orphans.append((number, f"{where}：户编号“{household_id}”与第 {first} 行重复，该行没有读取"))
+                self.orphans.append((number, tr(f"{where}：户编号“{household_id}”与第 {first} 行重复，该行没有读取",
+                                               f"{where}: household id \"{household_id}\" repeats row {first}: row not read")))
                 continue
             if len(self.households) == MAX_HOUSEHOLDS:
-                raise _WorkbookProblem(f"工作表“户”超过 {MAX_HOUSEHOLDS} 户（{where}），一个工作簿的各表要在内存中对接，"
-                                       "拒绝读取；请从系统导出为 JSON Lines（.jsonl，每行一户）再核查", number)
+                raise _WorkbookProblem(tr(f"工作表“户”超过 {MAX_HOUSEHOLDS} 户（{where}），一个工作簿的各表要在内存中对接，"
+                                          "拒绝读取；请从系统导出为 JSON Lines（.jsonl，每行一户）再核查",
+                                          f"sheet \"户\" holds more than {MAX_HOUSEHOLDS} households ({where}): a "
+                                          "workbook's sheets are joined in memory; export JSON Lines (.jsonl, one "
+                                          "household a line) instead"), number)
             household = _Household(number, {})
             self.households[household_id] = household
             self._fill(household, HOUSEHOLD_SHEET.name, number, row, columns, [])
@@ -562,7 +570,8 @@ class _WorkbookReader:
         columns = self._columns(sheet.name, header, self._allowed(sheet))
         id_column = _column_of(columns, HOUSEHOLD_ID)
         if id_column is None:
-            self.problems.append(f"工作表“{sheet.name}”缺少“户编号”列，该表没有读取")
+            self.problems.append(tr(f"工作表“{sheet.name}”缺少“户编号”列，该表没有读取",
+                                    f"sheet \"{sheet.name}\" has no column \"户编号\": not read"))
             return
         position_column = _column_of(columns, POSITION) if sheet.many else None
         rows_by_household: dict[str, list[tuple[int, int, tuple]]] = {}
@@ -597,7 +606,8 @@ class _WorkbookReader:
         where = f"{sheet_name}!{column_letter(id_column + 1)}{number}"
         household = self.households.get(household_id)
         if household is None:
-            self.orphans.append((number, f"{where}：户编号“{household_id}”在工作表“户”中没有，该行没有读取"))
+            self.orphans.append((number, tr(f"{where}：户编号“{household_id}”在工作表“户”中没有，该行没有读取",
+                                           f"{where}: household id \"{household_id}\" is not in sheet \"户\": row not read")))
         return household
 
     def _household_id(self, sheet_name: str, number: int, row: tuple, id_column: int) -> tuple[str | None, str]:
@@ -608,10 +618,11 @@ class _WorkbookReader:
         if value is not None:
             return value, ""
         if raw is None and (number, id_column + 1) in self.uncomputed[sheet_name]:
-            return None, f"{where}：{UNCOMPUTED_FORMULA}；该行没有读取"
+            return None, tr(f"{where}：{UNCOMPUTED_FORMULA}；该行没有读取", f"{where}: {UNCOMPUTED_FORMULA_EN}; row not read")
         if reason is None:
-            return None, f"{where}：户编号为空，该行没有读取"
-        return None, f"{where}：户编号{reason}（实为“{_shown(raw)}”），该行没有读取"
+            return None, tr(f"{where}：户编号为空，该行没有读取", f"{where}: household id empty: row not read")
+        return None, tr(f"{where}：户编号{reason}（实为“{_shown(raw)}”），该行没有读取",
+                        f"{where}: the household id must be text, not \"{_shown(raw)}\": row not read")
 
     def _position(self, sheet_name, number, row, column, household) -> int | None:
         """The row's 序号; its place in the sheet when there is no 序号 column; None (an error) when bad."""
@@ -622,20 +633,23 @@ class _WorkbookReader:
         if isinstance(value, int) and value > 0:
             return value
         where = f"{sheet_name}!{column_letter(column + 1)}{number}"
-        household.errors.append(f"{where}：序号应为正整数，实为“{_shown(raw)}”")
+        household.errors.append(tr(f"{where}：序号应为正整数，实为“{_shown(raw)}”",
+                                  f"{where}: 序号 must be a positive whole number, not \"{_shown(raw)}\""))
         return None
 
     @staticmethod
     def _repeated(sheet: Sheet, household: _Household, rows: list, position_column: int | None) -> bool:
         """A household with two rows in a one-row sheet, or two rows of the same 序号, is an error."""
         if not sheet.many and len(rows) > 1:
-            household.errors.append(f"{sheet.name}!A{rows[1][1]}：该户在“{sheet.name}”中已有第 {rows[0][1]} 行")
+            household.errors.append(tr(f"{sheet.name}!A{rows[1][1]}：该户在“{sheet.name}”中已有第 {rows[0][1]} 行",
+                                      f"{sheet.name}!A{rows[1][1]}: the household already has row {rows[0][1]} in \"{sheet.name}\""))
             return True
         repeated = False
         for (before, first_row, _), (position, number, _) in zip(rows, rows[1:], strict=False):
             if position == before and position_column is not None:
                 letter = column_letter(position_column + 1)
-                household.errors.append(f"{sheet.name}!{letter}{number}：序号 {position} 与第 {first_row} 行重复")
+                household.errors.append(tr(f"{sheet.name}!{letter}{number}：序号 {position} 与第 {first_row} 行重复",
+                                          f"{sheet.name}!{letter}{number}: 序号 {position} repeats row {first_row}"))
                 repeated = True
         return repeated
 
@@ -649,19 +663,20 @@ class _WorkbookReader:
             cell = row[index]
             where = f"{sheet_name}!{column_letter(index + 1)}{number}"
             if cell.value is None and (number, index + 1) in self.uncomputed[sheet_name]:
-                household.errors.append(f"{where}：{UNCOMPUTED_FORMULA}")
+                household.errors.append(tr(f"{where}：{UNCOMPUTED_FORMULA}", f"{where}: {UNCOMPUTED_FORMULA_EN}"))
                 continue
             if cell.value is None or (isinstance(cell.value, str) and not cell.value.strip()):
                 continue
             entity, field_ = meaning
             if cell.data_type == "e":
-                household.errors.append(f"{where}：单元格是错误值 {cell.value}")
+                household.errors.append(tr(f"{where}：单元格是错误值 {cell.value}", f"{where}: the cell holds the error {cell.value}"))
                 continue
             value = _value_for(field_, cell.value)
             if value is _UNFIT:
                 raw = _plain(cell.value)
                 _, reason = normalize(field_, raw)
-                household.notes.append(f"{where}：{field_.label}{reason}，已按原样保留")
+                household.notes.append(tr(f"{where}：{field_.label}{reason}，已按原样保留",
+                                          f"{where}: {field_.label}{reason}; kept as written"))
                 value = raw
             parts = [*base, *_split(entity.path if sheet_name == HOUSEHOLD_SHEET.name else ""), *_split(field_.path)]
             _put(household.dossier, parts, value)
@@ -671,7 +686,8 @@ class _WorkbookReader:
         allowed = {name: name for name in EXTRA_HEAD}
         columns = self._columns(EXTRA_SHEET, header, allowed)
         if set(columns.values()) != set(EXTRA_HEAD):
-            self.problems.append(f"工作表“{EXTRA_SHEET}”应有“户编号”“路径”“值”三列，该表没有读取")
+            self.problems.append(tr(f"工作表“{EXTRA_SHEET}”应有“户编号”“路径”“值”三列，该表没有读取",
+                                    f"sheet \"{EXTRA_SHEET}\" must have the columns 户编号, 路径, 值: not read"))
             return
         at = {meaning: index for index, meaning in columns.items()}
         for number, row in self._rows(worksheet):
@@ -687,19 +703,22 @@ class _WorkbookReader:
         path_where = f"{EXTRA_SHEET}!{column_letter(at['路径'] + 1)}{number}"
         value_where = f"{EXTRA_SHEET}!{column_letter(at['值'] + 1)}{number}"
         if parts is None:
-            household.errors.append(f"{path_where}：路径“{_shown(path_cell)}”写法不对，应如 members[0].insurance")
+            household.errors.append(tr(f"{path_where}：路径“{_shown(path_cell)}”写法不对，应如 members[0].insurance",
+                                      f"{path_where}: path \"{_shown(path_cell)}\" is not written like members[0].insurance"))
             return
         if parts == ["id"]:
             # The id links the household's rows: changed here, two households could end under one id.
-            household.errors.append(f"{path_where}：路径 id 是户编号，户编号只能写在工作表“户”中")
+            household.errors.append(tr(f"{path_where}：路径 id 是户编号，户编号只能写在工作表“户”中",
+                                      f"{path_where}: the path id is the household id, which only sheet \"户\" holds"))
             return
         try:
             value = json_text_value(str(value_cell)) if value_cell is not None else None
         except InputError as error:
-            household.errors.append(f"{value_where}：值不是有效的 JSON（{error.message}）")
+            household.errors.append(tr(f"{value_where}：值不是有效的 JSON（{error.message}）", f"{value_where}: the value is not valid JSON ({error.message})"))
             return
         if not _put(household.dossier, parts, value):
-            household.errors.append(f"{path_where}：路径“{path_cell}”在该户档案中接不上（列表项不存在或上层不是映射）")
+            household.errors.append(tr(f"{path_where}：路径“{_shown(path_cell)}”在该户档案中接不上（列表项不存在或上层不是映射）",
+                                      f"{path_where}: path \"{_shown(path_cell)}\" does not fit the dossier (no such list item, or not under a mapping)"))
 
     def results(self) -> Iterator[SheetLoaded]:
         index = 0
@@ -709,8 +728,9 @@ class _WorkbookReader:
         for household in self.households.values():
             messages = household.errors or structure_errors(household.dossier)
             if messages:
-                where = f"户 {household.dossier.get('id', '')}（户!{household.row} 行）："
-                error = InputError(where + "；".join(messages), Location(self.path, household.row))
+                where = tr(f"户 {household.dossier.get('id', '')}（户!{household.row} 行）：",
+                           f"household {household.dossier.get('id', '')} (户!{household.row}): ")
+                error = InputError(where + tr("；", "; ").join(messages), Location(self.path, household.row))
                 yield SheetLoaded(self.path, household.row, index, None, error, household.notes)
             else:
                 yield SheetLoaded(self.path, household.row, index, household.dossier, None, household.notes)
@@ -788,6 +808,7 @@ def _put(node: object, parts: list, value: object) -> bool:
 
 
 UNCOMPUTED_FORMULA = "公式没有计算结果，请在 Excel 中打开并保存后再导出"
+UNCOMPUTED_FORMULA_EN = "a formula saved without its result: open and save the workbook in Excel, then export again"
 # A formula in a sheet's XML: <f> or a prefixed <x:f>. Most exports hold none and skip the parse.
 _FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
 _SPREADSHEET_NAMESPACE = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -830,7 +851,8 @@ def _holds_formulas(source: IO[bytes]) -> bool:
 
 
 def _damaged(error: Exception) -> _WorkbookProblem:
-    return _WorkbookProblem(f"无法读取工作簿：不是有效的 xlsx 文件（{type(error).__name__}）")
+    return _WorkbookProblem(tr(f"无法读取工作簿：不是有效的 xlsx 文件（{type(error).__name__}）",
+                               f"cannot read the workbook: not a valid xlsx file ({type(error).__name__})"))
 
 
 def _refuse_zip_bomb(stream: IO[bytes]) -> None:
@@ -840,7 +862,9 @@ def _refuse_zip_bomb(stream: IO[bytes]) -> None:
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise _damaged(error) from error
     if unpacked > MAX_UNPACKED_BYTES:
-        raise _WorkbookProblem(f"工作簿解压后超过 {MAX_UNPACKED_BYTES // (1024 * 1024)} MB，拒绝读取")
+        megabytes = MAX_UNPACKED_BYTES // (1024 * 1024)
+        raise _WorkbookProblem(tr(f"工作簿解压后超过 {megabytes} MB，拒绝读取",
+                                  f"the workbook unpacks to more than {megabytes} MB: not read"))
 
 
 def is_workbook(path: str | Path) -> bool:
@@ -928,7 +952,8 @@ def _repeat_problem(first: Place | None, household_id: str, source: str, group: 
     if first.group == group and not workbooks:
         return repeated_id_message(household_id, first)
     if first.source != source:
-        return f"户编号“{household_id}”与 {first.source} 中的档案重复"
+        return tr(f"户编号“{household_id}”与 {first.source} 中的档案重复",
+              f"household id \"{household_id}\" repeats a dossier in {first.source}")
     return None
 
 
