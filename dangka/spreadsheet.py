@@ -859,7 +859,7 @@ def _refuse_zip_bomb(stream: IO[bytes]) -> None:
     try:
         with zipfile.ZipFile(stream) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as error:  # a zip version or method Python lacks
         raise _damaged(error) from error
     if unpacked > MAX_UNPACKED_BYTES:
         megabytes = MAX_UNPACKED_BYTES // (1024 * 1024)

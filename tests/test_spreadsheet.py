@@ -420,6 +420,16 @@ def test_file_that_is_not_a_workbook(tmp_path, content):
     assert loaded.error.location.file == str(path)
 
 
+def test_workbook_of_a_zip_version_python_cannot_read(workbook_path):
+    # The central directory's "version needed to extract" of its first entry, set to 6.4.
+    data = bytearray(workbook_path.read_bytes())
+    directory = data.index(b"PK\x01\x02")
+    data[directory + 6] = 64
+    workbook_path.write_bytes(bytes(data))
+    (loaded,) = read_workbook(str(workbook_path))
+    assert loaded.error.message == "无法读取工作簿：不是有效的 xlsx 文件（NotImplementedError）"
+
+
 def test_workbook_that_unpacks_too_large_is_refused(workbook_path, monkeypatch):
     monkeypatch.setattr(spreadsheet, "MAX_UNPACKED_BYTES", 1000)
     (loaded,) = read_workbook(str(workbook_path))
