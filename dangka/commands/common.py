@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from dangka.engine.knowledge import Knowledge
 from dangka.errors import UsageError
 from dangka.i18n import tr
 from dangka.load import find_registry, load_registry
+
+if TYPE_CHECKING:
+    from dangka.engine.knowledge import Knowledge
 
 
 def add_knowledge_arguments(parser) -> None:
@@ -20,6 +23,9 @@ def add_knowledge_arguments(parser) -> None:
 
 def load_knowledge(args) -> Knowledge:
     """The knowledge base; a broken rule file raises RuleErrors (exit 2 with every error listed)."""
+    # Imported here: the rule compiler and durable_rules are not needed by convert, graph, who or helper.
+    from dangka.engine.knowledge import Knowledge
+
     return Knowledge.load(args.rules, args.policies)
 
 

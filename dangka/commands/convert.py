@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from dangka.commands.common import refuse_overwriting_inputs
-from dangka.errors import DangkaError, InputError, Location, UsageError
+from dangka.errors import InputError, Location, UsageError
 from dangka.i18n import tr
 from dangka.load import Loaded
 from dangka.mask import mask_text
@@ -91,9 +91,5 @@ def _write(dossiers: list[dict], out: str, kind: str) -> list[tuple[int, str]]:
         text = json.dumps({"households": dossiers}, ensure_ascii=False, indent=2, default=iso_date) + "\n"
     else:
         text = yaml.safe_dump({"households": dossiers}, allow_unicode=True, sort_keys=False, width=120)
-    try:
-        write_atomic(out, text.encode("utf-8"))
-    except OSError as error:
-        message = tr(f"无法写入：{error.strerror or error}", f"cannot write: {error}")
-        raise DangkaError(message, Location(out), code="output.unwritable") from error
+    write_atomic(out, text.encode("utf-8"))   # DangkaError output.unwritable when it cannot
     return []
