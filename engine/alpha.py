@@ -198,16 +198,19 @@ def _deepest_below(top: _Node) -> int:
     """The most nodes one fact can leave on the stack from `top` down. Walked with a list, not by
     recursion: a rule of hundreds of conditions joined by 并且 is a chain deeper than Python recurses."""
     memo: dict[int, int] = {}
-    waiting = [(top, False)]
+    waiting = [top]
     while waiting:
-        node, children_done = waiting.pop()
+        node = waiting[-1]
         if id(node) in memo:
+            waiting.pop()
             continue
-        if children_done:
-            memo[id(node)] = _passable(node) + max((memo[id(child)] for child in node.children.values()), default=0)
-        else:
-            waiting.append((node, True))
-            waiting.extend((child, False) for child in node.children.values() if id(child) not in memo)
+        children = node.children.values()
+        unknown = [child for child in children if id(child) not in memo]
+        if unknown:
+            waiting.extend(unknown)
+            continue
+        waiting.pop()
+        memo[id(node)] = _passable(node) + max((memo[id(child)] for child in children), default=0)
     return memo[id(top)]
 
 
