@@ -824,6 +824,8 @@ def _uncomputed_formulas(worksheet) -> set[tuple[int, int]]:
 
     from openpyxl.utils.cell import coordinate_to_tuple
 
+    if not hasattr(worksheet, "_get_source"):   # openpyxl's private reader: gone in some version, the check goes with it
+        return set()
     with worksheet._get_source() as source:  # openpyxl's read-only sheets keep their XML part's name
         if not _holds_formulas(source):
             return set()
