@@ -524,6 +524,8 @@ _YAML_PROBLEMS = (
     (SURROGATE_PROBLEM, "的文字含有 Unicode 代理项转义（如 \\ud800），不是有效的文字",
      "a string holds a Unicode surrogate escape (such as \\ud800); not valid text"),
     (_TOO_MANY_DIGITS, "的数字位数过多，无法读取", "a number with too many digits"),
+    # libyaml's own nesting limit (PyYAML 6.0.4 and later) may be met before dangka's is.
+    ("exceeded maximum nesting depth", "数据嵌套过深", "data nested too deep"),
     ("found unhashable key", "映射的键不能是列表或映射", "a mapping key may not be a list or a mapping"),
     ("expected a single document", "文件含有多个 YAML 文档（---）；请每个文件一个文档（多户档案用 households 列表）",
      "several YAML documents (---) in one file; use one document (dossiers: a households list)"),
