@@ -9,17 +9,13 @@ import random
 import durable_rules_engine
 import orjson
 import pytest
-from durable import engine as durable_engine
+from durable_host import QuietHost
 
 from dangka.engine import alpha
 from dangka.engine.alpha import ALPHA_STACK, STACK_LIMIT, AlphaNetwork
 from dangka.engine.knowledge import Knowledge
 from dangka.engine.run import Engine
 
-
-class _QuietHost(durable_engine.Host):
-    def _run(self):
-        pass
 
 
 def _never(closure):
@@ -31,7 +27,7 @@ _names = iter(range(10**6))
 
 def _durable(definitions: list[dict]) -> int:
     """A durable_rules ruleset of these rules; its handle."""
-    host = _QuietHost()
+    host = QuietHost()
     name = f"alpha_test_{next(_names)}"
     host.register_rulesets({name: {f"r{number}": dict(definition, run=_never)
                                    for number, definition in enumerate(definitions)}})

@@ -6,7 +6,7 @@ import itertools
 import json
 
 import pytest
-from durable import engine as durable_engine
+from durable_host import QuietHost
 
 from dangka.dsl.parse import RuleErrors
 from dangka.engine.alpha import STACK_LIMIT
@@ -69,14 +69,10 @@ def test_flatten_splices_nested_or_and_and():
     assert flatten(nested) == {"$and": [{"t": "m"}, {"a": 1}, {"$or": [{"b": 1}, {"c": 1}, {"d": 1}]}]}
 
 
-class _QuietHost(durable_engine.Host):
-    def _run(self):
-        pass
-
 
 def test_durable_rules_fails_on_or_with_a_reference_which_the_compiler_splits(sample_engine, cooking_dossier):
     """durable_rules 2.0.28 raises error 311 on an $or comparing an absent field with another fact's."""
-    host = _QuietHost()
+    host = QuietHost()
     host.register_rulesets({"pin_311": {
         "r": {"all": [{"h": {"t": "household"}},
                       {"x": {"$and": [{"t": "member"}, {"$or": [{"$nex": {"age": 1}}, {"$gt": {"age": {"h": "limit"}}}]}]}}],
@@ -105,7 +101,7 @@ def test_durable_rules_misreads_nested_or_which_flatten_avoids():
     facts = [{"sid": "1", "id": "h", "t": "household", "limit": 60}, {"sid": "1", "id": "a", "t": "measure", "ben": "王"},
              {"sid": "1", "id": "b", "t": "member", "name": "王", "age": 50, "labor": "普通"}]
     for name, pattern in (("nested", nested), ("flat", flatten(nested))):
-        host = _QuietHost()
+        host = QuietHost()
         host.register_rulesets({f"pin_{name}": ruleset(pattern)})
         fired.clear()
         host.assert_facts(f"pin_{name}", [dict(fact) for fact in facts])
@@ -130,7 +126,7 @@ def test_durable_rules_keeps_a_match_a_later_fact_negates_which_the_start_fact_a
             ("late", [], [household, survey], True),          # the bug
             ("early", [], [survey, household], False),
             ("gated", [{GO: {"$and": [{"t": GO}, {"k": 0}]}}], [household, survey, start], False)):
-        host = _QuietHost()
+        host = QuietHost()
         host.register_rulesets({f"pin_not_{name}": ruleset(head)})
         fired.clear()
         host.assert_facts(f"pin_not_{name}", [dict(fact) for fact in facts])
@@ -255,7 +251,7 @@ def test_durable_rules_binds_a_fact_once_per_match_and_leaves_bound_facts_out_of
     older = {"$and": [{"t": "member"}, {"$gt": {"age": 60}}]}
     for name, patterns in (("twice", [{"a": older}, {"b": older}]),      # misses the member who is both
                            ("negated", [{"a": {"t": "member"}}, {"n$not": older}])):   # "no member over 60" holds
-        host = _QuietHost()
+        host = QuietHost()
         observe = {"all": [{"o": {"t": "member"}}, {"z": {"t": "_never"}}], "run": lambda c: None}
         host.register_rulesets({f"pin_once_{name}": {"r": {"all": patterns, "run": _recorder(fired, name)},
                                                      "o": observe}})

@@ -160,11 +160,7 @@ def test_durable_rules_drops_the_facts_after_a_number_with_a_bare_exponent():
     # durable_rules 2.0.28 reads 1e+16 as the end of the batch, answers 0 and never asserts the
     # facts after it; 1.0e+16 it reads. orjson writes floats from 1e16 up the first way.
     import durable_rules_engine
-    from durable import engine as durable_engine
-
-    class QuietHost(durable_engine.Host):
-        def _run(self):
-            pass
+    from durable_host import QuietHost
 
     host = QuietHost()
     host.register_rulesets({"bare_exponent": {"big": {"all": [{"m": {"$and": [{"t": "a"}, {"$gt": {"v": 5}}]}}],
