@@ -192,5 +192,14 @@ class TerminalSafe:
     def write(self, text: str) -> int:
         return self._stream.write(terminal_safe(text))
 
+    def write_own(self, text: str) -> int:
+        """dangka's own control sequences (the progress line's CR and erase), which hold no data."""
+        return self._stream.write(text)
+
+
+def write_own(stream, text: str) -> None:
+    """Write dangka's own control sequences to `stream`, past a TerminalSafe guard if it has one."""
+    getattr(stream, "write_own", stream.write)(text)
+
     def __getattr__(self, name: str):
         return getattr(self._stream, name)

@@ -113,3 +113,22 @@ def test_a_terminal_is_never_given_the_datas_control_characters(capsys, cooking_
     # train prints the household as it is: only the terminal's own guard stands between them.
     assert main(["train", "--dossier", str(path), "--answer-cause", "因病", "--answer-measures", "健康扶贫"]) == 0
     assert "张\ufffd[2J德福" in terminal.getvalue() and "\x1b" not in terminal.getvalue()
+
+
+def test_the_progress_line_keeps_its_own_carriage_return_past_the_terminal_guard(monkeypatch):
+    import io
+
+    from dangka.commands.common import Progress
+    from dangka.output import TerminalSafe
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", TerminalSafe(terminal))
+    progress = Progress(enabled=True)
+    progress.started -= 5
+    progress(99)
+    progress.done()
+    assert terminal.getvalue().startswith("\r已核查 100 户（每秒 ") and terminal.getvalue().endswith("\r\x1b[K")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from dangka.errors import UsageError
 from dangka.i18n import tr
 from dangka.load import find_registry, load_registry
+from dangka.output import write_own
 
 if TYPE_CHECKING:
     from dangka.engine.knowledge import Knowledge
@@ -91,11 +92,11 @@ class Progress:
         self.last = now
         self.shown = True
         rate = (index + 1) / (now - self.started)
-        sys.stderr.write("\r" + tr(f"已核查 {index + 1} 户（每秒 {rate:.0f} 户）",
-                                   f"checked {index + 1} households ({rate:.0f}/s)"))
+        write_own(sys.stderr, "\r" + tr(f"已核查 {index + 1} 户（每秒 {rate:.0f} 户）",
+                                         f"checked {index + 1} households ({rate:.0f}/s)"))
         sys.stderr.flush()
 
     def done(self) -> None:
         if self.shown:
-            sys.stderr.write("\r\033[K")
+            write_own(sys.stderr, "\r\033[K")
             sys.stderr.flush()
