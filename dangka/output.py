@@ -196,10 +196,10 @@ class TerminalSafe:
         """dangka's own control sequences (the progress line's CR and erase), which hold no data."""
         return self._stream.write(text)
 
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
 
 def write_own(stream, text: str) -> None:
     """Write dangka's own control sequences to `stream`, past a TerminalSafe guard if it has one."""
     getattr(stream, "write_own", stream.write)(text)
-
-    def __getattr__(self, name: str):
-        return getattr(self._stream, name)
