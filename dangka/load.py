@@ -72,11 +72,12 @@ class _Refused(Exception):
 # Public API
 
 
-def load_yaml_document(path: str) -> object:
+def load_yaml_document(path: str, loader: type[GuardedLoader] | None = None) -> object:
     """One YAML file with the dossiers' guards (size, encoding, nesting, merge bombs, text that is not
-    text); raises InputError naming the file and line."""
+    text); raises InputError naming the file and line. `loader` may be a GuardedLoader subclass that
+    constructs differently (the policy files keep their lines)."""
     try:
-        return _read_document(path, "yaml")[0]
+        return _read_document(path, "yaml", loader=loader or GuardedLoader)[0]
     except _Refused as refused:
         raise InputError(refused.message, Location(path, refused.line)) from None
 
@@ -300,13 +301,14 @@ def _id_hash(key: bytes) -> int:
 # Whole documents: YAML and JSON
 
 
-def _read_document(path: str, kind: str, shared_texts: bool = False) -> tuple[object, dict[str, list[int] | int]]:
+def _read_document(path: str, kind: str, shared_texts: bool = False,
+                   loader: type[GuardedLoader] | None = None) -> tuple[object, dict[str, list[int] | int]]:
     """The parsed file and the lines of its root and listed items; raises _Refused.
 
     With `shared_texts` (a registry), the values of SHARED_TEXT_KEYS in JSON are one string each.
     """
     text = _read_text(path, MAX_DOCUMENT_BYTES[kind], kind)
-    data, lines = _parse_yaml(text) if kind == "yaml" else _parse_json(text, shared_texts)
+    data, lines = _parse_yaml(text, loader or GuardedLoader) if kind == "yaml" else _parse_json(text, shared_texts)
     _check_tree(data, budget=10_000 + 2 * len(text))
     return data, lines
 
@@ -388,8 +390,9 @@ def _decode(data: bytes, first_line: int = 1) -> str:
 
 
 @refuse_surrogates
-class _BoundedLoader(yaml.SafeLoader):
-    """yaml.SafeLoader with limits on nesting depth and on mappings grown by merge keys.
+class GuardedLoader(yaml.SafeLoader):
+    """yaml.SafeLoader with limits on nesting depth and on mappings grown by merge keys, for every
+    YAML file dangka reads (load_yaml_document; subclasses may construct differently).
 
     Where PyYAML was built with libyaml, events come from libyaml's parser (it keeps its own
     stacks, so nesting cannot overflow it); composing nodes stays in Python, where depth is bounded
@@ -436,17 +439,17 @@ class _BoundedLoader(yaml.SafeLoader):
 _TOO_MANY_DIGITS = "a number with too many digits"
 
 
-def _construct_int(loader: _BoundedLoader, node: yaml.ScalarNode) -> int:
+def _construct_int(loader: GuardedLoader, node: yaml.ScalarNode) -> int:
     try:
         return loader.construct_yaml_int(node)
     except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
         raise yaml.constructor.ConstructorError(None, None, _TOO_MANY_DIGITS, node.start_mark) from None
 
 
-_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+GuardedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
-def _construct_timestamp(loader: _BoundedLoader, node: yaml.ScalarNode) -> object:
+def _construct_timestamp(loader: GuardedLoader, node: yaml.ScalarNode) -> object:
     """A date or date-time; one that does not exist (2017-02-30) is kept as written, as JSON keeps it,
     for the contract and the rules to report instead of the whole file being refused."""
     try:
@@ -455,22 +458,22 @@ def _construct_timestamp(loader: _BoundedLoader, node: yaml.ScalarNode) -> objec
         return loader.construct_scalar(node)
 
 
-_BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+GuardedLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
-def _refuse_tag(loader: _BoundedLoader, node: yaml.Node) -> None:
+def _refuse_tag(loader: GuardedLoader, node: yaml.Node) -> None:
     raise yaml.constructor.ConstructorError(
         None, None, f"could not determine a constructor for the tag {node.tag!r}", node.start_mark)
 
 
 # Bytes and sets are neither text nor JSON: nothing after the loader (convert, the reports) can write them.
-_BoundedLoader.add_constructor("tag:yaml.org,2002:binary", _refuse_tag)
-_BoundedLoader.add_constructor("tag:yaml.org,2002:set", _refuse_tag)
+GuardedLoader.add_constructor("tag:yaml.org,2002:binary", _refuse_tag)
+GuardedLoader.add_constructor("tag:yaml.org,2002:set", _refuse_tag)
 
 
-def _parse_yaml(text: str) -> tuple[object, dict[str, list[int] | int]]:
+def _parse_yaml(text: str, loader_class: type[GuardedLoader]) -> tuple[object, dict[str, list[int] | int]]:
     try:
-        loader = _BoundedLoader(text)
+        loader = loader_class(text)
     except yaml.reader.ReaderError as error:
         line = _line_at(text, error.position)
         raise _Refused(tr(f"YAML 格式错误：第 {line} 行含有不允许的控制字符",
@@ -544,8 +547,10 @@ def _yaml_error_message(error: yaml.MarkedYAMLError, text: str) -> tuple[str, in
         problem = "found unexpected end of stream"
     elif mark is not None and text[mark.index : mark.index + 1] == "\t":
         problem = "found character '\\t'"
+    own = (error.problem or "").strip()
+    # A problem worded in Chinese is a loader's own (a repeated key), told as it is.
     zh, en = next(((zh, en) for fragment, zh, en in _YAML_PROBLEMS if fragment in problem),
-                  (f"无法解析（{(error.problem or '').strip()}）", f"cannot parse ({(error.problem or '').strip()})"))
+                  (own, own) if not own.isascii() else (f"无法解析（{own}）", f"cannot parse ({own})"))
     where_zh, where_en = (f"第 {line} 行", f"line {line}: ") if line is not None else ("", "")
     return tr(f"YAML 格式错误：{where_zh}{zh}", f"YAML syntax error: {where_en}{en}"), line
 

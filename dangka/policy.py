@@ -18,7 +18,7 @@ import yaml
 from dangka.contract import enumeration
 from dangka.errors import DangkaError, InputError, Location
 from dangka.i18n import tr
-from dangka.load import load_yaml_document, open_input
+from dangka.load import GuardedLoader, load_yaml_document, open_input
 
 TYPES = ("num", "int", "bool", "str", "list")
 
@@ -74,40 +74,34 @@ class _Seq(list):
     line: int = 0
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Safe loader that records line numbers and refuses duplicate keys (PyYAML keeps the last).
-
-    Where PyYAML has libyaml, its parser gives the events (with the same marks), several times
-    faster than PyYAML's own scanner; composing and constructing stay SafeLoader's.
-    """
-
-    def __init__(self, stream: str):
-        super().__init__(stream)
-        try:
-            from yaml.cyaml import CParser
-        except ImportError:
-            return
-        events = CParser(stream)
-        self.check_event, self.peek_event, self.get_event = events.check_event, events.peek_event, events.get_event
+class _LineLoader(GuardedLoader):
+    """The guarded loader of every YAML file, recording line numbers and refusing duplicate keys
+    (PyYAML keeps the last)."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
+    # Keys written twice are refused; a key brought in by a merge (<<) may be overridden, as YAML says.
+    written = len([key for key, _value in node.value if key.tag != "tag:yaml.org,2002:merge"])
     loader.flatten_mapping(node)
+    merged = len(node.value) - written   # flatten_mapping puts the merged entries first
     mapping = _Map()
     mapping.line = node.start_mark.line + 1
     mapping.key_lines = {}
-    for key_node, value_node in node.value:
+    seen_written: set = set()
+    for position, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)
         try:
-            duplicate = key in mapping
+            hash(key)
         except TypeError:
             raise yaml.constructor.ConstructorError(
                 None, None, tr("键不能是列表或映射", "a key cannot be a list or a mapping"), key_node.start_mark
             ) from None
-        if duplicate:
+        if position >= merged and key in seen_written:
             raise yaml.constructor.ConstructorError(
                 None, None, tr(f"重复的键“{key}”", f"duplicate key '{key}'"), key_node.start_mark
             )
+        if position >= merged:
+            seen_written.add(key)
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.key_lines[key] = key_node.start_mark.line + 1
     return mapping
@@ -470,21 +464,13 @@ def _file_bytes(path: Path) -> bytes:
 def _read_yaml(path: Path) -> object:
     """A policy file's data with the line of each mapping, list and key.
 
-    The dossiers' guards (size, encoding, nesting, alias and merge bombs, numbers Python cannot
-    read, control characters, surrogate escapes) read it first: the line-keeping loader has none.
+    Read with the dossiers' guards (size, encoding, nesting, alias and merge bombs, numbers Python
+    cannot read, control characters, surrogate escapes), constructed with lines.
     """
     try:
-        load_yaml_document(str(path))
+        document = load_yaml_document(str(path), loader=_LineLoader)
     except InputError as error:
         raise PolicyError([(error.location, error.message)]) from None
-    try:
-        document = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_LineLoader)  # noqa: S506 — a SafeLoader subclass
-    except yaml.MarkedYAMLError as error:
-        # What the guards let through and this loader refuses: a repeated key, a list as a key.
-        mark = error.problem_mark or error.context_mark
-        problem = error.problem or error.context or ""
-        location = Location(str(path), mark.line + 1, mark.column + 1) if mark is not None else Location(str(path))
-        raise PolicyError([(location, tr(f"YAML 格式错误：{problem}", f"YAML syntax error: {problem}"))]) from None
     invisible = sorted(set(_invisible_text_lines(document)))
     if invisible:
         message = tr("含有不可见的字符或控制字符（如零宽空格、从右到左标记、转义字符）：名称看似相同却对不上，也会混入终端输出",

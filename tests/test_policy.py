@@ -904,3 +904,14 @@ def test_random_bytes_give_policy_error_or_load(tmp_path_factory, content):
 
 def test_types_are_the_documented_ones():
     assert TYPES == ("num", "int", "bool", "str", "list")
+
+
+def test_a_key_brought_in_by_a_merge_may_be_overridden_and_a_key_written_twice_may_not(tmp_path):
+    merged = GOOD_PARAMETER.replace("          - {from: 2014, value: 7, reference: 国开办发〔2014〕24号}",
+                                    "          - &first {from: 2014, value: 7, reference: 国开办发〔2014〕24号}\n"
+                                    "          - {<<: *first, from: 2016, value: 5}")
+    loaded = Policies.load(write_folder(tmp_path / "merged", {"parameters.yaml": merged}))
+    assert loaded.parameter("notice_min_days").value(2017, None)[0] == 5
+    twice = GOOD_PARAMETER.replace("        unit: 天\n", "        unit: 天\n        unit: 日\n")
+    with pytest.raises(PolicyError, match=r"parameters\.yaml:7: .*重复的键“unit”"):
+        Policies.load(write_folder(tmp_path / "twice", {"parameters.yaml": twice}))
