@@ -14,8 +14,8 @@ from typing import IO
 from dangka.commands.common import (
     Progress,
     add_knowledge_arguments,
+    check_out,
     load_knowledge,
-    refuse_overwriting_inputs,
     registry_for,
     require_paths,
 )
@@ -26,7 +26,7 @@ from dangka.errors import UsageError
 from dangka.findings import Tally, document, header
 from dangka.i18n import tr
 from dangka.mask import mask_value
-from dangka.output import json_piece, json_text, opened_output, output_target, terminal_safe, write_text
+from dangka.output import json_piece, json_text, opened_output, terminal_safe, write_text
 from dangka.report import masked_household, masked_layout, masked_report, needs_masking, walked_household
 
 # The text report's pieces for one household, to write households one by one.
@@ -81,9 +81,7 @@ def _workers(jobs: int) -> int:
 
 def run(args) -> int:
     require_paths(args.paths)
-    refuse_overwriting_inputs(args.out, args, args.paths)
-    if args.out is not None:
-        output_target(args.out)
+    check_out(args.out, args, args.paths)
     if args.format == "xlsx" and not args.out:
         raise UsageError(tr("xlsx 格式需要用 --out 指定文件", "--format xlsx needs --out FILE"))
     if args.scheduler and args.engine != "dask":

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from dangka.errors import UsageError
 from dangka.i18n import tr
 from dangka.load import find_registry, load_registry
-from dangka.output import write_own
+from dangka.output import output_target, write_own
 
 if TYPE_CHECKING:
     from dangka.engine.knowledge import Knowledge
@@ -42,13 +42,17 @@ def registry_for(args, paths: list[str]) -> dict | None:
 _READ_IN_FOLDERS = frozenset({".yaml", ".yml", ".json", ".jsonl", ".xlsx", ".rules"})
 
 
-def refuse_overwriting_inputs(out: str | None, args, paths: list[str]) -> None:
-    """The checker never writes to its input files: an --out that is one of them is a usage error.
+def check_out(out: str | None, args, paths: list[str]) -> None:
+    """--out, checked before the run: a place that can be written (output.output_target), and not one
+    of the run's input files, which dangka never writes to.
 
     An input is a dossier path, the registry, a rules path or the policies folder; a file in an
     input folder is one when the run would read it there.
     """
-    if out is None or not os.path.isfile(out):
+    if out is None:
+        return
+    output_target(out)
+    if not os.path.isfile(out):
         return
     rules = getattr(args, "rules", None) or []
     inputs = [*paths, getattr(args, "registry", None), *rules, getattr(args, "policies", None)]

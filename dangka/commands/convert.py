@@ -8,12 +8,12 @@ from pathlib import Path
 
 import yaml
 
-from dangka.commands.common import refuse_overwriting_inputs
+from dangka.commands.common import check_out
 from dangka.errors import InputError, Location, UsageError
 from dangka.i18n import tr
 from dangka.load import Loaded
 from dangka.mask import mask_text
-from dangka.output import output_target, write_atomic
+from dangka.output import write_atomic
 from dangka import spreadsheet
 from dangka.spreadsheet import iso_date, iter_inputs, write_workbook
 
@@ -36,8 +36,7 @@ def run(args) -> int:
                 f"unsupported output format: {args.out} (use .xlsx, .jsonl, .json or .yaml)",
             )
         )
-    refuse_overwriting_inputs(args.out, args, args.inputs)
-    output_target(args.out)
+    check_out(args.out, args, args.inputs)
     shown = str if args.no_mask else mask_text
     loaded, unreadable = _read(args.inputs, shown)
     if kind == "xlsx" and len(loaded) > spreadsheet.MAX_HOUSEHOLDS:

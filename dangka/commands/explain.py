@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dangka.commands.common import (add_knowledge_arguments, load_knowledge, refuse_overwriting_inputs, registry_for,
-                                    require_paths)
+from dangka.commands.common import add_knowledge_arguments, check_out, load_knowledge, registry_for, require_paths
 from dangka.engine.batch import build_graph, recommendations_for
 from dangka.engine.explain import explanation_json, render_text
 from dangka.engine.run import Engine
@@ -14,7 +13,7 @@ from dangka.errors import InputError, UsageError
 from dangka.i18n import tr
 from dangka.load import iter_dossiers
 from dangka.mask import mask_value
-from dangka.output import output_target, terminal_safe, write_text
+from dangka.output import terminal_safe, write_text
 
 HELP = {"explain": "解释一户的核查过程：每条规则是否触发、每个条件读到的值"}
 
@@ -33,9 +32,7 @@ def add_arguments(name: str, parser) -> None:
 
 def run(args) -> int:
     require_paths([args.dossier])
-    refuse_overwriting_inputs(args.out, args, [args.dossier])
-    if args.out is not None:
-        output_target(args.out)
+    check_out(args.out, args, [args.dossier])
     knowledge = load_knowledge(args)
     if args.rule and knowledge.rule(args.rule) is None:
         raise UsageError(tr(f"没有编号为 {args.rule} 的规则", f"no rule {args.rule}"))
