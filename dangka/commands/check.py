@@ -87,10 +87,11 @@ def run(args) -> int:
     if args.scheduler and args.engine != "dask":
         raise UsageError(tr("--scheduler 需与 --engine dask 一起使用", "--scheduler goes with --engine dask"))
     knowledge = load_knowledge(args)
+    grading = None
     if args.format not in STREAMED_FORMATS:
-        # The reports rank counties by grading.yaml: a missing or broken one is told before the run, not after it.
+        # The reports rank counties by grading.yaml, read now: a missing or broken one is told before the run.
         from dangka.report.grade import load_grading_policy
-        load_grading_policy(args.policies)
+        grading = load_grading_policy(args.policies)
     progress = Progress(enabled=args.out is not None or args.format != "text")
     cache = ResultCache(args.cache) if args.cache else None
     try:
@@ -99,7 +100,7 @@ def run(args) -> int:
         if args.format in STREAMED_FORMATS:
             errors = stream(outcomes, knowledge, args)
         else:
-            errors = collect_and_emit(outcomes, knowledge, args)
+            errors = collect_and_emit(outcomes, knowledge, args, grading)
     finally:
         if cache is not None:
             cache.close()
@@ -122,7 +123,7 @@ def _outcomes(args, registry, knowledge: Knowledge, progress, cache) -> Iterator
                        consume_registry=True)
 
 
-def collect_and_emit(outcomes: Iterator[Outcome], knowledge: Knowledge, args) -> list[dict]:
+def collect_and_emit(outcomes: Iterator[Outcome], knowledge: Knowledge, args, grading) -> list[dict]:
     """HTML and workbook reports: the whole document first, then the report."""
     entries, errors = [], []
     for outcome in outcomes:
@@ -135,7 +136,7 @@ def collect_and_emit(outcomes: Iterator[Outcome], knowledge: Knowledge, args) ->
         report = masked_report(report)
     from dangka.report.grade import grade
     # 评比: counties and townships scored by findings per household, thresholds in grading.yaml.
-    grades = grade(report, args.policies)
+    grades = grade(report, grading)
     if args.format == "html":
         from dangka.report.html import render_html
         write_text(render_html(report, mask=not args.no_mask, grades=grades), args.out)

@@ -41,15 +41,15 @@ class GradingPolicy:
         }
 
 
-def grade(report: dict, policy_dir: str | Path | None = None, year: int | None = None) -> dict:
+def grade(report: dict, policy: GradingPolicy | None = None) -> dict:
     """Score and grade every county and township of a findings document.
 
     Returns {"counties": [...], "townships": [...], "policy": {...}}; each unit is
     {name, households, with_findings, findings, findings_by_severity, weighted, score, grade, rank}
-    (townships also carry their county), best first. `year` picks the policy values in force
-    (None: the latest).
+    (townships also carry their county), best first. `policy` defaults to the packaged
+    grading.yaml's latest values (load_grading_policy).
     """
-    policy = load_grading_policy(policy_dir, year)
+    policy = policy if policy is not None else load_grading_policy()
     counties = [_graded(summary, summary.county, policy) for summary in summarize(report, "county")]
     townships = [
         {"county": summary.county, **_graded(summary, summary.township, policy)}
