@@ -170,10 +170,11 @@ def _unwritable(path: str, what: str, reason: str | None) -> DangkaError:
                        Location(path), code="output.unwritable")
 
 
-# What a terminal must not be given from the data: control characters (ESC starts commands that
+# What a terminal must not be given from the data (and a rule's text may not hold): control characters (ESC starts commands that
 # clear the screen, retitle the window or worse; CR overwrites a line) and the bidirectional
 # overrides that make text read otherwise than it is. Colour sequences (ESC [ … m) only colour.
-_UNSAFE_FOR_TERMINALS = re.compile("\x1b\\[[0-9;]*m|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_FOR_TERMINALS = re.compile("\x1b\\[[0-9;]*m|" + CONTROL_CHARACTERS.pattern)
 
 
 def terminal_safe(text: str) -> str:

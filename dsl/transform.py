@@ -9,6 +9,7 @@ from lark import Token, Transformer, Tree, v_args
 
 from dangka.errors import Location
 from dangka.i18n import tr
+from dangka.output import CONTROL_CHARACTERS
 from dangka.dsl import ast
 from dangka.dsl.parse import RuleError, RuleErrors, parse_text, read_rule_file
 
@@ -25,9 +26,6 @@ ARITH_OPS = {"+": "+", "-": "-", "*": "*", "×": "*", "/": "/", "÷": "/"}
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 # No household value needs more; Python itself refuses to read integers of over 4,300 digits.
 MAX_NUMBER_DIGITS = 100
-# Characters a rule's text may not hold: control characters (a terminal runs ESC sequences from the
-# reports) and the bidirectional overrides that make text read otherwise than it is. Tab is text.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class _Builder(Transformer):
@@ -90,7 +88,7 @@ class _Builder(Transformer):
     @v_args(meta=True)
     def string(self, meta, children):
         text = str(children[0])[1:-1]
-        control = _CONTROL.search(text)
+        control = CONTROL_CHARACTERS.search(text)   # they would reach the reports' readers
         if control is not None:
             span = self._span(meta)
             code = f"U+{ord(control.group()):04X}"
