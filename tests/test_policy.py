@@ -395,6 +395,17 @@ def parameters_with(body: str) -> dict[str, str]:
     }
 
 
+def notice_days(*values: str, type_: str = "int", regional: dict[str, str] | None = None) -> dict[str, str]:
+    """parameters.yaml holding notice_min_days alone: its value rows, and a regional row per region."""
+    lines = ["notice_min_days:", "  label: 公示最少天数", "  description: 天数", f"  type: {type_}", "  values:"]
+    lines += [f"    - {row}" for row in values]
+    if regional:
+        lines.append("  regional:")
+        for region, row in regional.items():
+            lines += [f"    {region}:", f"      - {row}"]
+    return parameters_with("\n".join(lines) + "\n")
+
+
 # One malformed folder per failure mode: (files, file the error names, its line, message pattern).
 MALFORMED = {
     "yaml syntax": (
@@ -410,53 +421,25 @@ MALFORMED = {
         "制表符",
     ),
     "value without reference": (
-        parameters_with("""
-            notice_min_days:
-              label: 公示最少天数
-              description: 天数
-              type: int
-              values:
-                - {from: 2014, value: 7}
-        """),
+        notice_days("{from: 2014, value: 7}"),
         "parameters.yaml",
         8,
         "缺少出处 reference",
     ),
     "wrong type": (
-        parameters_with("""
-            notice_min_days:
-              label: 公示最少天数
-              description: 天数
-              type: int
-              values:
-                - {from: 2014, value: 七天, reference: 某文件}
-        """),
+        notice_days("{from: 2014, value: 七天, reference: 某文件}"),
         "parameters.yaml",
         8,
         "必须是整数",
     ),
     "boolean where an integer belongs": (
-        parameters_with("""
-            notice_min_days:
-              label: 公示最少天数
-              description: 天数
-              type: int
-              values:
-                - {from: 2014, value: true, reference: 某文件}
-        """),
+        notice_days("{from: 2014, value: true, reference: 某文件}"),
         "parameters.yaml",
         8,
         "必须是整数",
     ),
     "unknown type": (
-        parameters_with("""
-            notice_min_days:
-              label: 公示最少天数
-              description: 天数
-              type: integer
-              values:
-                - {from: 2014, value: 7, reference: 某文件}
-        """),
+        notice_days("{from: 2014, value: 7, reference: 某文件}", type_="integer"),
         "parameters.yaml",
         6,
         "type 必须是",
@@ -476,73 +459,31 @@ MALFORMED = {
         "重复的键“label”",
     ),
     "misspelt field": (
-        parameters_with("""
-            notice_min_days:
-              label: 公示最少天数
-              description: 天数
-              type: int
-              values:
-                - {from: 2014, value: 7, refrence: 某文件}
-        """),
+        notice_days("{from: 2014, value: 7, refrence: 某文件}"),
         "parameters.yaml",
         8,
         "不认识的字段“refrence”",
     ),
     "years out of order": (
-        parameters_with("""
-            notice_min_days:
-              label: 公示最少天数
-              description: 天数
-              type: int
-              values:
-                - {from: 2016, value: 5, reference: 某文件}
-                - {from: 2014, value: 7, reference: 某文件}
-        """),
+        notice_days("{from: 2016, value: 5, reference: 某文件}", "{from: 2014, value: 7, reference: 某文件}"),
         "parameters.yaml",
         7,
         "从早到晚",
     ),
     "year that is not a year": (
-        parameters_with("""
-            notice_min_days:
-              label: 公示最少天数
-              description: 天数
-              type: int
-              values:
-                - {from: 2014-01-01, value: 7, reference: 某文件}
-        """),
+        notice_days("{from: 2014-01-01, value: 7, reference: 某文件}"),
         "parameters.yaml",
         8,
         "from 必须是年份",
     ),
     "region that is not a province": (
-        parameters_with("""
-            notice_min_days:
-              label: 公示最少天数
-              description: 天数
-              type: int
-              values:
-                - {from: 2014, value: 7, reference: 某文件}
-              regional:
-                封丘县:
-                  - {from: 2016, value: 5, reference: 某文件}
-        """),
+        notice_days("{from: 2014, value: 7, reference: 某文件}", regional={"封丘县": "{from: 2016, value: 5, reference: 某文件}"}),
         "parameters.yaml",
         10,
         "不是省级名称",
     ),
     "province that does not exist": (
-        parameters_with("""
-            notice_min_days:
-              label: 公示最少天数
-              description: 天数
-              type: int
-              values:
-                - {from: 2014, value: 7, reference: 某文件}
-              regional:
-                火星省:
-                  - {from: 2016, value: 5, reference: 某文件}
-        """),
+        notice_days("{from: 2014, value: 7, reference: 某文件}", regional={"火星省": "{from: 2016, value: 5, reference: 某文件}"}),
         "parameters.yaml",
         10,
         "“火星省”不是省级名称",
