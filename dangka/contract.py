@@ -17,7 +17,7 @@ from typing import NamedTuple
 import yaml
 
 from dangka.errors import DangkaError
-from dangka.i18n import tr
+from dangka.i18n import shortened, tr
 
 FIELD_TYPES = ("str", "int", "num", "bool", "date", "enum")
 
@@ -968,8 +968,7 @@ def _raw_text(raw: object) -> str:
         return f"[列表，{len(raw)} 项]"
     if isinstance(raw, bool):
         return "是" if raw else "否"
-    text = raw.isoformat() if isinstance(raw, dt.date) else str(raw)
-    return text if len(text) <= 80 else text[:80] + "…"
+    return shortened(raw.isoformat() if isinstance(raw, dt.date) else str(raw), 80)
 
 
 def _add_member_derived(member: Record, year: int | None) -> None:

@@ -22,3 +22,9 @@ def tr(zh: str, en: str) -> str:
 def display_width(text: str) -> int:
     """Columns a text takes in a terminal, an editor or a spreadsheet cell: Chinese characters take two."""
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def shortened(text: str, limit: int) -> str:
+    """A text as a message quotes it: its first `limit` characters and "…" when it is longer
+    (a value or a key in the users' files may be a megabyte long)."""
+    return text if len(text) <= limit else text[:limit] + "…"

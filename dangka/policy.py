@@ -17,7 +17,7 @@ import yaml
 
 from dangka.contract import enumeration
 from dangka.errors import DangkaError, InputError, Location
-from dangka.i18n import tr
+from dangka.i18n import shortened, tr
 from dangka.load import GuardedLoader, load_yaml_document, open_input
 
 TYPES = ("num", "int", "bool", "str", "list")
@@ -557,12 +557,6 @@ def _number(raw: object) -> tuple[bool, object]:
     return False, raw
 
 
-def _shown(value: object, limit: int = 40) -> str:
-    """A wrong value as a message quotes it: its start only, when it is long."""
-    text = str(value)
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
 _TYPE_NAMES = {"num": "数值", "int": "整数", "bool": "是/否（true/false）", "str": "文字", "list": "文字列表"}
 
 
@@ -711,7 +705,7 @@ def _parse_value(
     if not ok:
         checker.add(
             line,
-            f"{what}（{year} 年）的取值必须是{_TYPE_NAMES[type_name]}，现为“{_shown(entry.get('value'))}”",
+            f"{what}（{year} 年）的取值必须是{_TYPE_NAMES[type_name]}，现为“{shortened(str(entry.get('value')), 40)}”",
             f"value of {what} ({year}) must be {type_name}",
         )
         return None
@@ -871,7 +865,7 @@ def _parse_cell(checker, row: _Map, column: Column, parameters, row_what: str) -
     if not ok:
         checker.add(
             line,
-            f"{row_what}的“{column.key}”必须是{_TYPE_NAMES[column.type]}，现为“{_shown(raw)}”",
+            f"{row_what}的“{column.key}”必须是{_TYPE_NAMES[column.type]}，现为“{shortened(str(raw), 40)}”",
             f"'{column.key}' of {row_what} must be {column.type}",
         )
         return None

@@ -18,7 +18,7 @@ from typing import IO
 
 from dangka.contract import ENTITIES, Entity, Field, normalize, structure_errors
 from dangka.errors import InputError, Location
-from dangka.i18n import tr
+from dangka.i18n import shortened, tr
 from dangka.load import (
     DOSSIER_SUFFIXES,
     Loaded,
@@ -261,7 +261,7 @@ class _Flattener:
     def _extra(self, parts: list, value: object) -> bool:
         path = path_text(parts)
         text = cell_json(value)
-        shown = _shortened(path)
+        shown = shortened(path, 60)
         self._refuse_long(path, tr(f"路径 {shown}", f"the path {shown}"))
         self._refuse_long(text, tr(f"{shown} 写成 JSON", f"{shown} as JSON"))
         self.extras.append([self.household_id, path, text])
@@ -279,7 +279,7 @@ class _Flattener:
         for field_ in fields:
             value = _cell_of(node, field_)
             if isinstance(value, str):
-                self._refuse_long(value, _shortened(path_text([*base, *_split(field_.path)])))
+                self._refuse_long(value, shortened(path_text([*base, *_split(field_.path)]), 60))
             cells.append(value)
         return cells
 
@@ -302,11 +302,6 @@ class _Flattener:
             for position, item in enumerate(node, start=1):
                 cells = self._cells(item, fields, [*base, position - 1])
                 self.rows[sheet.name].append([self.household_id, position, *cells])
-
-
-def _shortened(path: str) -> str:
-    """A path for a message: its first 60 characters (a key may be a megabyte long)."""
-    return path if len(path) <= 60 else path[:60] + "…"
 
 
 def _cell_of(node: object, field: Field) -> object:
@@ -761,7 +756,7 @@ def _plain(raw: object) -> object:
 
 
 def _shown(raw: object) -> str:
-    return "" if raw is None else str(raw)[:40]
+    return "" if raw is None else shortened(str(raw), 40)
 
 
 def _column_of(columns: dict[int, object], meaning: str) -> int | None:

@@ -14,7 +14,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from dangka.errors import DangkaError, Location
-from dangka.i18n import display_width, tr
+from dangka.i18n import display_width, shortened, tr
 
 MAX_FILE_BYTES = 2_000_000
 MAX_NESTING = 40
@@ -51,11 +51,6 @@ def _around(line: str, index: int) -> tuple[str, int]:
     end = index + QUOTED_CHARS
     lead = "…" if start else ""
     return lead + line[start:end] + ("…" if end < len(line) else ""), len(lead) + index - start
-
-
-def _shown(text: str) -> str:
-    """A token as quoted in a message: a name or text of thousands of characters is cut."""
-    return text if len(text) <= 40 else text[:40] + "…"
 
 
 class RuleErrors(DangkaError):
@@ -267,7 +262,7 @@ def _syntax_error(error: UnexpectedInput, text: str, filename: str, line_offset:
     source_line = _line_of(text, line)
     found = ""
     if isinstance(error, UnexpectedToken) and error.token.type != "$END":
-        found = tr(f"看到了“{_shown(error.token)}”", f"found '{_shown(error.token)}'")
+        found = tr(f"看到了“{shortened(str(error.token), 40)}”", f"found '{shortened(str(error.token), 40)}'")
     elif isinstance(error, UnexpectedCharacters):
         found = _describe_character(error.char)
     expected = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
