@@ -369,9 +369,14 @@ _OS_REASONS = {
 }
 
 
-def _unreadable_file_message(error: OSError) -> str:
+def os_reason(error: OSError) -> str:
+    """Why the system could not open or read a file, in the user's language where it is a common reason."""
     reason = error.strerror or str(error)
-    return tr(f"无法读取文件：{_OS_REASONS.get(error.errno, reason)}", f"cannot read the file: {reason}")
+    return tr(_OS_REASONS.get(error.errno, reason), reason)
+
+
+def _unreadable_file_message(error: OSError) -> str:
+    return tr(f"无法读取文件：{os_reason(error)}", f"cannot read the file: {os_reason(error)}")
 
 
 def _refuse_binary(head: bytes) -> None:

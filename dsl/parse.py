@@ -15,6 +15,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from dangka.errors import DangkaError, Location
 from dangka.i18n import display_width, shortened, tr
+from dangka.load import os_reason
 
 MAX_FILE_BYTES = 2_000_000
 MAX_NESTING = 40
@@ -380,7 +381,7 @@ def read_rule_file(path: str) -> str:
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
-        raise RuleError("file.unreadable", tr(f"无法读取规则文件：{error.strerror}", f"cannot read rule file: {error.strerror}"),
+        raise RuleError("file.unreadable", tr(f"无法读取规则文件：{os_reason(error)}", f"cannot read rule file: {os_reason(error)}"),
                         Location(path)) from None
     if len(data) > MAX_FILE_BYTES:
         raise RuleError("file.too_large", tr(f"规则文件超过 {MAX_FILE_BYTES // 1_000_000} MB，请拆分",

@@ -285,3 +285,11 @@ def test_a_control_character_in_text_is_a_rule_error_at_its_column(control):
 def test_a_tab_in_text_is_text():
     _rules, errors = parse_rules(_one_rule("如果 户.年度 > 1", '提示 "户主\t姓名"'), "t.rules")
     assert errors == []
+
+
+def test_a_rule_file_the_system_cannot_open_is_told_why_in_chinese(tmp_path):
+    from dangka.dsl.parse import read_rule_file
+    loop = tmp_path / "loop.rules"
+    loop.symlink_to(loop.name)
+    with pytest.raises(RuleError, match="无法读取规则文件：符号链接形成循环"):
+        read_rule_file(str(loop))
