@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 import yaml
+from dangka.engine import batch
 from dangka.engine.batch import build_graph, check_paths, run_graph
 from dangka.engine.cache import ResultCache
 
@@ -108,8 +109,6 @@ def test_streamed_file_is_replaced_whole(capsys, run_folder, tmp_path):
 
 
 def test_pass_one_keeps_counts_not_households_and_links_are_unchanged(run_folder, monkeypatch):
-    from dangka.engine import batch
-
     monkeypatch.setattr(batch, "LOAD_PART", 7)   # many parts, merged
     registry = yaml.safe_load((run_folder / "registry.yaml").read_text(encoding="utf-8"))
     paths = [str(run_folder / "households.jsonl")]
@@ -122,9 +121,26 @@ def test_pass_one_keeps_counts_not_households_and_links_are_unchanged(run_folder
         assert flat.links(dossier) == whole.links(dossier)
 
 
-def test_merged_loads_share_one_string_per_village(run_folder, monkeypatch):
-    from dangka.engine import batch
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_pass_two_hides_the_long_lived_objects_from_the_collector_and_restores_it(run_folder, knowledge, jobs):
+    import gc
 
+    before = gc.get_threshold(), gc.get_freeze_count()
+    outcomes = check_paths([str(run_folder / "households.jsonl")], None, knowledge, jobs=jobs)
+    next(outcomes)
+    # during pass 2: the knowledge base (compiled before the run) is frozen, collections are rarer
+    assert gc.get_threshold()[0] == batch.PASS_2_COLLECTION_THRESHOLD
+    assert gc.get_freeze_count() > before[1]
+    rest = list(outcomes)
+    assert len(rest) == HOUSEHOLDS   # 60 households and the broken line, one already taken
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+    abandoned = check_paths([str(run_folder / "households.jsonl")], None, knowledge, jobs=jobs)
+    next(abandoned)
+    abandoned.close()
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+
+def test_merged_loads_share_one_string_per_village(run_folder, monkeypatch):
     monkeypatch.setattr(batch, "LOAD_PART", 5)
     graph = run_graph([str(run_folder / "households.jsonl")], None)
     keys = [key for _, (_, key), _ in graph._merged.items() if key is not None]
