@@ -1,4 +1,4 @@
-"""Benchmarks of dangka check: households per second, the parse floor, peak memory, rule compile time."""
+"""Benchmarks of dangka check: households per second, the parse and durable_rules floors, peak memory, rule compile time."""
 
 from __future__ import annotations
 
@@ -120,6 +120,20 @@ def run_parse(households: Path, n: int, quiet_wait: float) -> dict:
             "peak_mib": round(result["peak_mib"], 1), "load_before": round(load, 2)}
 
 
+def run_engine_floor(households: Path, registry: Path, n: int, quiet_wait: float) -> dict:
+    """durable_rules alone on the facts of n households, timed inside the child."""
+    load = wait_until_quiet(quiet_wait)
+    result = measured([sys.executable, str(Path(__file__).resolve()), "_engine", str(households), str(registry)])
+    if result["status"] != 0:
+        raise SystemExit(f"engine floor benchmark failed:\n{result['output']}")
+    figures = json.loads(result["output"].strip().splitlines()[-1])
+    seconds = figures["seconds"]
+    return {"households": figures["households"], "seconds": round(seconds, 2),
+            "per_second": round(figures["households"] / seconds, 1),
+            "ms_per_household": round(seconds / figures["households"] * 1000, 3),
+            "facts_per_household": figures["facts_per_household"], "load_before": round(load, 2)}
+
+
 def run_passes(households: Path, registry: Path, n: int, quiet_wait: float) -> dict:
     """Peak memory of a check's passes without the rules: minutes where a whole check of a million takes an hour."""
     load = wait_until_quiet(quiet_wait)
@@ -190,6 +204,73 @@ def passes_figures(households: str, registry: str) -> None:
             graph.links(loaded.dossier)
     figures["pass2_mib"], figures["pass2_seconds"] = peak(), round(time.perf_counter() - started, 1)
     print(json.dumps(figures))
+
+
+def engine_floor(households: str, registry: str) -> None:
+    """The floor of durable_rules itself: the facts `dangka check` gives it, replayed with no other work.
+
+    Every household is checked once as usual while the batches the engine asserts are recorded
+    (the facts of each ruleset and stratum, derivations included); then the same batches go to the
+    same rulesets again, timed: assert, take every match, retract, as Engine.check_many does. What
+    is left out is everything dangka computes in Python: reading, records, slots, facts and their
+    JSON, findings with evidence, recommendations and output. One worker cannot check faster than this.
+    """
+    import durable_rules_engine
+
+    from dangka.engine.batch import run_graph
+    from dangka.engine.knowledge import Knowledge
+    from dangka.engine.run import Engine, _encode
+    from dangka.load import iter_dossiers, load_registry
+
+    engine = Engine(Knowledge.load())
+    graph = run_graph([households], load_registry(registry))
+    rulesets = engine.rulesets
+    recorded: list[tuple[str, list[dict]]] = []
+    assert_and_run = rulesets.assert_and_run
+    fired = 0
+
+    def recording(name: str, facts: list[dict]):
+        nonlocal fired
+        recorded.append((name, [dict(fact) for fact in facts]))
+        firings = assert_and_run(name, facts)
+        fired += len(firings)
+        return firings
+
+    rulesets.assert_and_run = recording
+    replays = []   # per household: its batches, and per ruleset the identities to retract
+    count = 0
+    for loaded in iter_dossiers([households]):
+        if loaded.dossier is None:
+            continue
+        count += 1
+        recorded.clear()
+        engine.check(loaded.dossier, graph.links(loaded.dossier))
+        identities: dict[str, list[dict]] = {}
+        for name, facts in recorded:
+            identities.setdefault(name, []).extend({"sid": f["sid"], "id": f["id"], "t": f["t"]} for f in facts)
+        replays.append(([(rulesets.rulesets[name]._handle, _encode(facts)) for name, facts in recorded],
+                        [(rulesets.rulesets[name]._handle, _encode(kept)) for name, kept in identities.items()]))
+    del rulesets.assert_and_run
+    assert_facts, retract_facts = durable_rules_engine.assert_facts, durable_rules_engine.retract_facts
+    start_action, complete = durable_rules_engine.start_action, durable_rules_engine.complete_and_start_action
+    matches = 0
+    started = time.perf_counter()
+    for batches, retractions in replays:
+        for handle, text in batches:
+            assert_facts(handle, text)
+            while pending := start_action(handle):
+                message, action = pending[1], pending[2]
+                while message:
+                    matches += 1
+                    message = complete(handle, action)
+        for handle, text in retractions:
+            retract_facts(handle, text)
+    seconds = time.perf_counter() - started
+    if matches != fired:
+        raise SystemExit(f"the replay made {matches} matches, the check {fired}: it did not repeat durable_rules' work")
+    facts = sum(text.count('"sid"') for batches, _ in replays for _, text in batches)
+    print(json.dumps({"households": count, "seconds": seconds, "facts_per_household": round(facts / max(count, 1), 1),
+                      "matches": matches}))
 
 
 def generated_rules(count: int) -> str:
@@ -278,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     profile_command.add_argument("--top", type=int, default=30, help="列出耗时最多的函数个数")
     child = commands.add_parser("_parse")
     child.add_argument("households")
+    child = commands.add_parser("_engine")
+    child.add_argument("households")
+    child.add_argument("registry")
     child = commands.add_parser("_passes")
     child.add_argument("households")
     child.add_argument("registry")
@@ -296,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "_rules":
         rules_figures(args.count, args.households, args.sample)
         return 0
+    if args.command == "_engine":
+        engine_floor(args.households, args.registry)
+        return 0
     if args.command == "_passes":
         passes_figures(args.households, args.registry)
         return 0
@@ -307,6 +394,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "throughput":
         households, registry = dataset(args.workdir, args.n, args.seed)
         results["parse"] = run_parse(households, args.n, args.quiet_wait)
+        results["engine_floor"] = run_engine_floor(households, registry, args.n, args.quiet_wait)
+        # One worker reads every dossier and gives durable_rules its facts: with nothing else, it could
+        # check no faster than this.
+        results["ceiling_per_second"] = round(1 / (1 / results["parse"]["per_second"]
+                                                   + 1 / results["engine_floor"]["per_second"]), 1)
         results["startup_seconds"] = round(startup(households, registry, args.workdir, args.quiet_wait), 2)
         results["check"] = [run_check(households, registry, args.n, jobs, args.workdir, args.quiet_wait,
                                       results["startup_seconds"]) for jobs in args.jobs]
