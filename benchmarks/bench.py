@@ -111,37 +111,38 @@ def run_check(households: Path, registry: Path, n: int, jobs: int, workdir: Path
     return figures
 
 
+def in_child(what: str, *arguments: object, quiet_wait: float) -> tuple[dict, dict]:
+    """Run one of this script's own measurements (`_parse`, `_engine`, ...) in a child process once the
+    machine is quiet: the figures it prints as its last line, and the child's measured() result with the
+    load seen before it ran."""
+    load = wait_until_quiet(quiet_wait)
+    result = measured([sys.executable, str(Path(__file__).resolve()), what, *map(str, arguments)])
+    if result["status"] != 0:
+        raise SystemExit(f"benchmark {what} failed:\n{result['output']}")
+    return json.loads(result["output"].strip().splitlines()[-1]), {**result, "load_before": round(load, 2)}
+
+
 def run_parse(households: Path, n: int, quiet_wait: float) -> dict:
     """The parse floor, timed inside the child (without starting Python and importing dangka)."""
-    load = wait_until_quiet(quiet_wait)
-    result = measured([sys.executable, str(Path(__file__).resolve()), "_parse", str(households)])
-    seconds = json.loads(result["output"].strip().splitlines()[-1])["seconds"]
-    return {"households": n, "seconds": round(seconds, 2), "per_second": round(n / seconds, 1),
-            "peak_mib": round(result["peak_mib"], 1), "load_before": round(load, 2)}
-
-
-def run_engine_floor(households: Path, registry: Path, n: int, quiet_wait: float) -> dict:
-    """durable_rules alone on the facts of n households, timed inside the child."""
-    load = wait_until_quiet(quiet_wait)
-    result = measured([sys.executable, str(Path(__file__).resolve()), "_engine", str(households), str(registry)])
-    if result["status"] != 0:
-        raise SystemExit(f"engine floor benchmark failed:\n{result['output']}")
-    figures = json.loads(result["output"].strip().splitlines()[-1])
+    figures, child = in_child("_parse", households, quiet_wait=quiet_wait)
     seconds = figures["seconds"]
-    return {"households": figures["households"], "seconds": round(seconds, 2),
-            "per_second": round(figures["households"] / seconds, 1),
-            "ms_per_household": round(seconds / figures["households"] * 1000, 3),
-            "facts_per_household": figures["facts_per_household"], "load_before": round(load, 2)}
+    return {"households": n, "seconds": round(seconds, 2), "per_second": round(n / seconds, 1),
+            "peak_mib": round(child["peak_mib"], 1), "load_before": child["load_before"]}
+
+
+def run_engine_floor(households: Path, registry: Path, quiet_wait: float) -> dict:
+    """durable_rules alone on the facts of the households, timed inside the child."""
+    figures, child = in_child("_engine", households, registry, quiet_wait=quiet_wait)
+    seconds, count = figures["seconds"], figures["households"]
+    return {"households": count, "seconds": round(seconds, 2), "per_second": round(count / seconds, 1),
+            "ms_per_household": round(seconds / count * 1000, 3),
+            "facts_per_household": figures["facts_per_household"], "load_before": child["load_before"]}
 
 
 def run_passes(households: Path, registry: Path, n: int, quiet_wait: float) -> dict:
     """Peak memory of a check's passes without the rules: minutes where a whole check of a million takes an hour."""
-    load = wait_until_quiet(quiet_wait)
-    result = measured([sys.executable, str(Path(__file__).resolve()), "_passes", str(households), str(registry)])
-    if result["status"] != 0:
-        raise SystemExit(f"pass benchmark failed:\n{result['output']}")
-    figures = json.loads(result["output"].strip().splitlines()[-1])
-    return {"households": n, **figures, "peak_mib": round(result["peak_mib"], 1), "load_before": round(load, 2)}
+    figures, child = in_child("_passes", households, registry, quiet_wait=quiet_wait)
+    return {"households": n, **figures, "peak_mib": round(child["peak_mib"], 1), "load_before": child["load_before"]}
 
 
 def startup(households: Path, registry: Path, workdir: Path, quiet_wait: float) -> float:
@@ -154,13 +155,8 @@ def startup(households: Path, registry: Path, workdir: Path, quiet_wait: float) 
 
 
 def run_rules(count: int, households: Path, sample: int, quiet_wait: float) -> dict:
-    load = wait_until_quiet(quiet_wait)
-    result = measured([sys.executable, str(Path(__file__).resolve()), "_rules", str(count), str(households),
-                       str(sample)])
-    if result["status"] != 0:
-        raise SystemExit(f"rule benchmark failed:\n{result['output']}")
-    figures = json.loads(result["output"].strip().splitlines()[-1])
-    return {**figures, "load_before": round(load, 2)}
+    figures, child = in_child("_rules", count, households, sample, quiet_wait=quiet_wait)
+    return {**figures, "load_before": child["load_before"]}
 
 
 # ---- what the children run -----------------------------------------------------------------------
@@ -394,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "throughput":
         households, registry = dataset(args.workdir, args.n, args.seed)
         results["parse"] = run_parse(households, args.n, args.quiet_wait)
-        results["engine_floor"] = run_engine_floor(households, registry, args.n, args.quiet_wait)
+        results["engine_floor"] = run_engine_floor(households, registry, args.quiet_wait)
         # One worker reads every dossier and gives durable_rules its facts: with nothing else, it could
         # check no faster than this.
         results["ceiling_per_second"] = round(1 / (1 / results["parse"]["per_second"]
