@@ -38,7 +38,7 @@ EXTRA_SHEET = "其他字段"
 EXTRA_HEAD = (HOUSEHOLD_ID, "路径", "值")
 # A workbook is a zip file; refuse one that would unpack to more than this (a zip bomb).
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
-MAX_CELL_CHARS = 32767  # Excel's limit for one cell
+MAX_CELL_CHARS = 32767  # Excel's limit for one cell, as excel_length counts
 # The sheets are joined in memory, a household at a time: a workbook of a million rows took 707 MB.
 # Larger exports are read as JSON Lines, streamed a household at a time.
 MAX_HOUSEHOLDS = 200_000
@@ -102,6 +102,12 @@ class SheetLoaded(Loaded):
     although they do not fit the contract (the rules report those values as findings)."""
 
     notes: list[str] = field(default_factory=list)
+
+
+def excel_length(text: str) -> int:
+    """A text's length as Excel counts it (LEN, the cell limit): in UTF-16 units, two for a character beyond
+    U+FFFF such as the rare characters of some names."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def column_letter(number: int) -> str:
@@ -268,9 +274,11 @@ class _Flattener:
         return True
 
     def _refuse_long(self, text: str, subject: str) -> None:
-        if len(text) > MAX_CELL_CHARS and self.unstorable is None:
-            self.unstorable = tr(f"{subject} 有 {len(text)} 字，超过工作簿单元格的上限 {MAX_CELL_CHARS} 字",
-                                 f"{subject} has {len(text)} characters, more than a workbook cell holds "
+        length = excel_length(text)
+        if length > MAX_CELL_CHARS and self.unstorable is None:
+            counted = "" if length == len(text) else tr(f"（Excel 计为 {length} 字）", f" ({length} as Excel counts)")
+            self.unstorable = tr(f"{subject} 有 {len(text)} 字{counted}，超过工作簿单元格的上限 {MAX_CELL_CHARS} 字",
+                                 f"{subject} has {len(text)} characters{counted}, more than a workbook cell holds "
                                  f"({MAX_CELL_CHARS})")
 
     def _cells(self, node: object, fields: list[Field], base: list) -> list[object]:
