@@ -12,6 +12,7 @@ import pytest
 
 from dangka.errors import DangkaError
 from dangka.report.grade import grade
+from dangka.report import xlsx
 from dangka.report.xlsx import FINDINGS_HEAD, display_width, write_xlsx
 
 SAMPLE = Path(__file__).parent / "data" / "reports" / "findings_sample.json"
@@ -64,17 +65,21 @@ def test_missing_head_of_household_is_blank(report, tmp_path):
     assert last["户主"] is None
 
 
+def assert_laid_out(sheet) -> None:
+    """A bold frozen header, an auto filter over the table and widths that fit at least the header."""
+    assert sheet.freeze_panes == "A2", sheet.title
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}{sheet.max_row}"
+    assert all(cell.font.bold for cell in sheet[1])
+    for column in range(1, sheet.max_column + 1):
+        letter = sheet.cell(1, column).column_letter
+        width = sheet.column_dimensions[letter].width
+        assert 6 <= width <= 60, (sheet.title, letter, width)
+        assert width >= min(display_width(str(sheet.cell(1, column).value)), 58)
+
+
 def test_every_sheet_has_frozen_header_filter_and_fitting_widths(report, tmp_path):
-    workbook = written(report, tmp_path, grades=grade(report))
-    for sheet in workbook:
-        assert sheet.freeze_panes == "A2", sheet.title
-        assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}{sheet.max_row}"
-        assert all(cell.font.bold for cell in sheet[1])
-        for column in range(1, sheet.max_column + 1):
-            letter = sheet.cell(1, column).column_letter
-            width = sheet.column_dimensions[letter].width
-            assert 6 <= width <= 60, (sheet.title, letter, width)
-            assert width >= min(display_width(str(sheet.cell(1, column).value)), 58)
+    for sheet in written(report, tmp_path, grades=grade(report)):
+        assert_laid_out(sheet)
 
 
 def test_long_text_columns_wrap(report, tmp_path):
@@ -177,3 +182,113 @@ def test_empty_report_writes_headers_only(tmp_path):
     workbook = written({"version": 1, "households": [], "errors": []}, tmp_path)
     assert rows_of(workbook["问题清单"])[1:] == []
     assert rows_of(workbook["汇总"])[0][:4] == ("层级", "县", "乡镇", "村")
+
+
+# --- Excel's limits: rows per sheet, characters per cell ------------------------------------------
+
+
+def findings_written_whole(report: dict, tmp_path: Path) -> list[tuple]:
+    return rows_of(written(report, tmp_path / "whole")["问题清单"])
+
+
+def test_findings_longer_than_a_sheet_continue_on_further_sheets(report, tmp_path, monkeypatch):
+    (tmp_path / "whole").mkdir()
+    whole = findings_written_whole(report, tmp_path)
+    monkeypatch.setattr(xlsx, "MAX_SHEET_ROWS", 5)  # a header and four findings a sheet; the report has 16
+    workbook = written(report, tmp_path, grades=grade(report))
+    parts = ["问题清单", "问题清单（二）", "问题清单（三）", "问题清单（四）"]
+    assert workbook.sheetnames == [*parts, "汇总", "评比", "未能核查的档案"]
+    continued = []
+    for title in parts:
+        rows = rows_of(workbook[title])
+        assert rows[0] == whole[0] and len(rows) == 5, title
+        continued += rows[1:]
+    assert continued == whole[1:]
+
+
+def test_every_part_of_a_split_list_is_laid_out_like_the_first(report, tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx, "MAX_SHEET_ROWS", 5)
+    workbook = written(report, tmp_path)
+    for title in ("问题清单", "问题清单（二）", "问题清单（三）", "问题清单（四）"):
+        assert_laid_out(workbook[title])
+        assert workbook[title].auto_filter.ref == "A1:O5"
+    evidence = [cell.value for cell in workbook["问题清单"][1]].index("证据") + 1
+    assert workbook["问题清单（四）"].cell(5, evidence).alignment.wrap_text  # long evidence wraps on every part
+
+
+def test_the_summary_says_which_lists_are_split_over_how_many_sheets(report, tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx, "MAX_SHEET_ROWS", 2)  # one row a sheet: 16 findings, 2 unreadable dossiers
+    workbook = written(report, tmp_path)
+    assert workbook.sheetnames[14:] == ["问题清单（十五）", "问题清单（十六）", "汇总", "未能核查的档案", "未能核查的档案（二）"]
+    summary = workbook["汇总"]
+    notes = [row[0] for row in rows_of(summary) if str(row[0]).startswith("注：")]
+    assert notes == [
+        "注：问题清单共 16 条，超过 Excel 一个工作表 2 行（含表头）的上限，分在 16 个工作表：问题清单、问题清单（二）、"
+        "问题清单（三）、问题清单（四）、问题清单（五）、问题清单（六）、问题清单（七）、问题清单（八）、问题清单（九）、"
+        "问题清单（十）、问题清单（十一）、问题清单（十二）、问题清单（十三）、问题清单（十四）、问题清单（十五）、问题清单（十六）",
+        "注：未能核查的档案共 2 条，超过 Excel 一个工作表 2 行（含表头）的上限，分在 2 个工作表：未能核查的档案、未能核查的档案（二）",
+    ]
+    # The notes stay below the summary table, out of its filter.
+    table_end = summary.max_row - 3
+    assert summary.auto_filter.ref.endswith(str(table_end)) and summary.cell(table_end + 1, 1).value is None
+
+
+def test_a_list_that_fits_one_sheet_is_not_split_nor_noted(report, tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx, "MAX_SHEET_ROWS", 17)  # the header and all 16 findings
+    workbook = written(report, tmp_path)
+    assert workbook.sheetnames[:2] == ["问题清单", "汇总"]
+    assert not [row for row in rows_of(workbook["汇总"]) if str(row[0]).startswith("注：")]
+
+
+def test_numbers_are_masked_on_every_part_of_a_split_list(report, tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsx, "MAX_SHEET_ROWS", 2)
+    text = json.dumps(report, ensure_ascii=False)
+    numbers = set(re.findall(r"(?<!\d)\d{17}[\dX](?!\d)", text)) | set(re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", text))
+    workbook = written(report, tmp_path, grades=grade(report))
+    assert len(workbook.sheetnames) > 10
+    for sheet in workbook:
+        cells = "\n".join(str(value) for row in rows_of(sheet) for value in row if value is not None)
+        assert not [number for number in numbers if number in cells], sheet.title
+    assert "410225********0034" in all_text(workbook)
+
+
+@pytest.mark.parametrize("number, numeral", [(2, "二"), (9, "九"), (10, "十"), (11, "十一"), (20, "二十"), (99, "九十九"), (100, "100")])
+def test_sheet_numbers_in_chinese(number, numeral):
+    assert xlsx.chinese_number(number) == numeral
+
+
+CUT = re.compile(r"……（超出 Excel 单元格 32767 字的上限，其后 (\d+) 字已截去）$")
+
+
+def excel_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_a_text_longer_than_a_cell_is_cut_with_a_mark(report, tmp_path):
+    report["households"][1]["findings"][0]["message"] = "说明" * 20000
+    shown = written(report, tmp_path)["问题清单"]["I2"].value
+    mark = CUT.search(shown)
+    assert mark and excel_units(shown) <= 32767
+    kept = shown[: mark.start()]
+    assert ("说明" * 20000).startswith(kept)
+    assert len(kept) + int(mark.group(1)) == 40000
+    assert len(kept) > 32700
+
+
+@pytest.mark.parametrize("before", ["", "甲"])
+def test_a_cut_never_splits_a_surrogate_pair(report, tmp_path, before):
+    # 20,000 characters beyond U+FFFF: openpyxl would keep them all, Excel counts 40,000 units.
+    text = before + "𠀀" * 20000
+    report["households"][1]["findings"][0]["message"] = text
+    shown = written(report, tmp_path)["问题清单"]["I2"].value
+    mark = CUT.search(shown)
+    assert mark and excel_units(shown) <= 32767  # encoding fails on half a pair
+    kept = shown[: mark.start()]
+    assert kept == before + "𠀀" * (len(kept) - len(before))
+    assert len(kept) + int(mark.group(1)) == len(text)
+
+
+@pytest.mark.parametrize("text", ["长" * 32767, "𠀀" * 16383 + "长"])
+def test_a_text_just_fitting_a_cell_is_kept_whole(report, tmp_path, text):
+    report["households"][1]["findings"][0]["message"] = text
+    assert written(report, tmp_path)["问题清单"]["I2"].value == text
