@@ -100,6 +100,7 @@ VARIANTS = {
                                     "clean"),
     "village-notice-on-resolution-day": (_notice(0, start="2017-05-15", end="2017-05-21"), "procedure.order"),
     "township-notice-on-village-end": (_notice(1, start="2017-05-22", end="2017-05-28"), "procedure.order"),
+    "township-notice-six-days": (_notice(1, end="2017-05-29"), "procedure.order"),
     "announcement-on-township-end": (lambda dossier: dossier["procedure"]["announcement"].update(date="2017-05-30"),
                                      "procedure.order"),
     "party-quorum-two-thirds": (_meeting(2, attended=20, signed_in=20, votes_for=18, votes_against=2), "clean"),

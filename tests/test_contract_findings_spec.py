@@ -109,6 +109,10 @@ EXAMPLES = [
      "responsibility.missing", None),
     ("card-contact-missing", "clean", _without_card_helper, "responsibility.missing", None),
     ("helper-with-14-households", "clean", lambda d: None, "responsibility.overload", "helpers[0]"),
+    ("card-leader-phone-differs", "clean", lambda d: d["forms"]["card"]["contacts"][0].update(phone="13903739999"),
+     "responsibility.mismatch", "forms.card.contacts[0]"),
+    ("card-secretary-name-differs", "clean", lambda d: d["forms"]["card"]["contacts"][1].update(name="周振国"),
+     "responsibility.mismatch", "forms.card.contacts[1]"),
     ("card-phone-differs", "clean", lambda d: d["forms"]["card"]["contacts"][2].update(phone="13803739999"),
      "responsibility.mismatch", "forms.card.contacts[2].phone"),
 ]

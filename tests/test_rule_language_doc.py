@@ -102,6 +102,9 @@ CONSTRUCTS = [
     ("POLICY-PARAMETERS", "如果 政策.公示最少天数 = 7 并且 政策.帮扶户数上限 = 5 并且 政策.贫困线 > 0", {"C": 1, "K": 1, "L": 1}),
     ("POLICY-TABLE-2017", "如果 政策.帮扶措施[扶贫小额信贷].最高年龄 = 60", {"C": 1, "K": 1}),
     ("POLICY-TABLE-2019", "如果 政策.帮扶措施[扶贫小额信贷].最高年龄 = 65", {"L": 1}),
+    # policies.md: a parameter's aliases and a row's aliases are other names for it (缺劳力 = 缺劳动力)
+    ("POLICY-ALIASES", "如果 政策.扶贫标准 = 政策.贫困线 并且 低保兜底 属于 政策.致贫原因[缺劳动力].适用措施",
+     {"C": 1, "K": 1, "L": 1}),
     # 字段: 中文名和英文名等价
     ("ENGLISH-NAMES", "对每个 members\n  如果 members.age > 70", {"K": 2}),
     ("MIXED-NAMES", "对每个 成员\n  如果 members.age > 70 并且 成员.health = 长期慢性病", {"K": 2}),
