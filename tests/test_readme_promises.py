@@ -278,9 +278,6 @@ def _in_copy(site, *args: str):
                           env={**os.environ, "PYTHONPATH": str(site)})
 
 
-@pytest.mark.xfail(strict=True, reason="README: an --out that is one of the run's inputs (规则、政策) exits 2 and "
-                                       "dangka never rewrites inputs; without --rules/--policies the shipped files "
-                                       "are inputs, yet check writes its report over them")
 @pytest.mark.parametrize("shipped", ["knowledge/policies/grading.yaml", "knowledge/rules/plan.rules"])
 def test_an_out_that_is_a_shipped_rule_or_policy_file_is_refused(installed_copy, examples_dir, shipped):
     target = installed_copy / "dangka" / shipped

@@ -11,6 +11,7 @@ from dangka.errors import UsageError
 from dangka.i18n import tr
 from dangka.load import find_registry, load_registry
 from dangka.output import output_target, write_own
+from dangka.policy import default_directory
 
 if TYPE_CHECKING:
     from dangka.engine.knowledge import Knowledge
@@ -46,16 +47,15 @@ def check_out(out: str | None, args, paths: list[str]) -> None:
     """--out, checked before the run: a place that can be written (output.output_target), and not one
     of the run's input files, which dangka never writes to.
 
-    An input is a dossier path, the registry, a rules path or the policies folder; a file in an
-    input folder is one when the run would read it there.
+    An input is a dossier path, the registry, a rules path or the policies folder (the shipped ones
+    when none is given); a file in an input folder is one when the run would read it there.
     """
     if out is None:
         return
     output_target(out)
     if not os.path.isfile(out):
         return
-    rules = getattr(args, "rules", None) or []
-    inputs = [*paths, getattr(args, "registry", None), *rules, getattr(args, "policies", None)]
+    inputs = [*paths, getattr(args, "registry", None), *_knowledge_read(args)]
     target = os.path.realpath(out)
     for path in inputs:
         if path is None or not os.path.exists(path):
@@ -70,6 +70,19 @@ def check_out(out: str | None, args, paths: list[str]) -> None:
             raise UsageError(tr(f"输出文件 {out} 是本次核查的输入文件，dangka 从不改写输入；请用 --out 另指定一个文件",
                                 f"the output file {out} is one of the run's inputs; dangka never overwrites its inputs: "
                                 "give --out another file"))
+
+
+def _knowledge_read(args) -> list[str]:
+    """The rule and policy folders or files the command reads: those given, else the shipped ones.
+
+    Commands without --rules read no rules; every command reads the policies (the dictionary of
+    the dossier's words is one of them).
+    """
+    read = []
+    if hasattr(args, "rules"):
+        read.extend(args.rules or [str(default_directory().parent / "rules")])
+    read.append(getattr(args, "policies", None) or str(default_directory()))
+    return read
 
 
 def require_paths(paths: list[str]) -> None:
