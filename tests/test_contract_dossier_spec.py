@@ -162,18 +162,7 @@ def _expectation_ids():
     return [name for name, (_, expected) in VARIANTS.items() if expected is not None]
 
 
-XFAIL = {
-    "primary-cause-missing": "dossier.md: primary_cause is 'exactly one, required'; dangka reports nothing when it "
-                             "is absent (no input.invalid error, no finding)",
-    "village-notice-on-resolution-day": "dossier.md: the 村民代表会议决议 comes 'before the village notice starts', "
-                                        "as the notices come before each other; dangka accepts a notice starting on "
-                                        "the resolution's day (PROC-ORDER-001 uses <, ORDER-002/003 use <=)",
-}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=XFAIL[name])) if name in XFAIL else name
-    for name in _expectation_ids()])
+@pytest.mark.parametrize("name", _expectation_ids())
 def test_each_variant_gets_what_the_contract_says(variants_checked, name):
     expected = VARIANTS[name][1]
     household, error = _household(variants_checked, name), _error(variants_checked, name)
