@@ -176,9 +176,11 @@ def _derived(key: str, label: str, type_: str, description: str, *, enum: str | 
 
 def _signature_fields() -> tuple[Field, ...]:
     return (
+        # dossier.md labels the three signatures 贫困户 · 填表人 · 审核人 (the form's signature boxes);
+        # 贫困户 alone names the household record, so that one is 贫困户签字 only.
         _f("sign_household", "贫困户签字", "bool", "signatures.household", aliases=["户主签字"]),
-        _f("sign_filler", "填表人签字", "bool", "signatures.filler"),
-        _f("sign_reviewer", "审核人签字", "bool", "signatures.reviewer"),
+        _f("sign_filler", "填表人签字", "bool", "signatures.filler", aliases=["填表人"]),
+        _f("sign_reviewer", "审核人签字", "bool", "signatures.reviewer", aliases=["审核人"]),
     )
 
 

@@ -138,8 +138,8 @@ SYNTAX_EXAMPLES: tuple[SyntaxExample, ...] = (
     ),
     SyntaxExample(
         "syntax.rule_id",
-        "规则编号要用大写字母、数字和连字符，如 FORM-EXIT-001",
-        "a rule id is capital letters, digits and hyphens, such as FORM-EXIT-001",
+        "规则编号以大写字母开头，由大写字母、数字和连字符组成，至少有一个连字符，如 FORM-EXIT-001",
+        "a rule id starts with a capital letter and is capital letters, digits and at least one hyphen, such as FORM-EXIT-001",
         ('规则 "标题"', '规则 abc "标题"', "规则 FORM1 \"x\""),
     ),
     SyntaxExample(

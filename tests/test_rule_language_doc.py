@@ -347,12 +347,17 @@ def test_a_rule_too_complex_for_the_engine_is_compile_unsupported_at_lint(capsys
     assert code == 2 and f"{path}:5:6: compile.unsupported: " in out
 
 
-@pytest.mark.xfail(strict=True, reason="rule-language.md: 编号用大写字母、数字、连字符; dangka also requires a leading "
-                                       "letter and at least one hyphen, so FORMEXIT001 is refused as syntax.rule_id")
-def test_a_rule_id_of_capital_letters_and_digits_is_accepted(capsys, tmp_path):
+@pytest.mark.parametrize("rule_id, accepted", [("FORM-EXIT-001", True), ("A1-B", True), ("FORMEXIT001", False),
+                                               ("1FORM-001", False), ("form-exit-001", False)])
+def test_a_rule_id_is_as_the_manual_says(capsys, tmp_path, rule_id, accepted):
+    """rule-language.md: 编号以大写字母开头，由大写字母、数字和连字符组成，至少有一个连字符."""
     path = tmp_path / "r.rules"
-    path.write_text(HEAD.format(id="FORMEXIT001") + "  如果 户.家庭人数 > 1\n", encoding="utf-8")
-    assert lint(capsys, path)[0] == 0
+    path.write_text(HEAD.format(id=rule_id) + "  如果 户.家庭人数 > 1\n", encoding="utf-8")
+    code, out = lint(capsys, path)
+    if accepted:
+        assert code == 0, out
+    else:
+        assert code == 2 and "syntax.rule_id" in out and "至少有一个连字符" in out, out
 
 
 # ---- docs/policies.md: the policy files drive the check ---------------------------------------------
