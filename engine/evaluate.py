@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dangka import contract
@@ -122,8 +122,11 @@ FUNCTIONS = {
 class Evaluator:
     """Evaluates expressions of one rule against one household with a binding of entities."""
 
-    def __init__(self, household: Household):
+    def __init__(self, household: Household, derivations: Mapping[str, Sequence[ast.Rule]] | None = None):
         self.household = household
+        # conclusion → the rules that conclude it (Knowledge.derivations): a conclusion read as evidence
+        # brings the facts it was drawn from
+        self.derivations = derivations or {}
 
     # -- entry points --
     def condition(self, node: ast.Node, binding: dict[str, contract.Record], reads: Reads) -> str:
@@ -145,6 +148,8 @@ class Evaluator:
         if node.entity == "derived":
             present = node.field in self.household.derived
             reads.read(f"derived.{node.field}", present)
+            if present and reads.recording:
+                self._grounds(node.field, reads)
             return present
         if node.entity == "policy":
             value = self.household.policy.get(node.field)
@@ -169,6 +174,18 @@ class Evaluator:
             return Missing((path,))
         reads.read(path, json_value(value))
         return value
+
+    def _grounds(self, conclusion: str, reads: Reads) -> None:
+        """The facts a conclusion holding for the household was drawn from: the reads of the first rule
+        (and record, for a rule 对每个) that concludes it."""
+        for rule in self.derivations.get(conclusion, ()):
+            scope = rule.scope_entity
+            for binding in ([{scope: record} for record in self.household.of(scope)] if scope else [{}]):
+                drawn = Reads()
+                if self.condition(rule.condition, binding, drawn) == TRUE:
+                    for path, value in drawn.values.items():
+                        reads.read(path, value)
+                    return
 
     def record(self, entity_key: str, binding) -> contract.Record | None:
         """The record an entity name stands for: the bound one, else the first of a single or a view."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -109,6 +110,15 @@ class Knowledge:
         digest.update(policies.digest().encode())
         return cls(compiled, plans, policies, files, digest.hexdigest(),
                    {rule_file.path: rule_file.source for rule_file in files})
+
+    @cached_property
+    def derivations(self) -> dict[str, tuple[ast.Rule, ...]]:
+        """Each conclusion (推出的事实) → the rules that conclude it, for the evidence of rules that read it."""
+        found: dict[str, list[ast.Rule]] = {}
+        for compiled in self.rules:
+            if compiled.rule.conclude:
+                found.setdefault(compiled.rule.conclude, []).append(compiled.rule)
+        return {conclusion: tuple(rules) for conclusion, rules in found.items()}
 
     def rule(self, rule_id: str) -> CompiledRule | None:
         return next((compiled for compiled in self.rules if compiled.rule.id == rule_id), None)

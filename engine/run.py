@@ -370,7 +370,7 @@ class Engine:
         return batch
 
     def _findings(self, household: Household, firings, result: HouseholdResult) -> None:
-        evaluator = Evaluator(household)
+        evaluator = Evaluator(household, self.knowledge.derivations)
         by_id = {record.id: record for records in household.records.values() for record in records}
         seen = set()
         for rule_index, facts in firings:

@@ -84,7 +84,7 @@ class Tracer:
         if applicable is not None and applicable.result != TRUE:
             outcome = NOT_EVALUATED if applicable.result == UNKNOWN else NOT_FIRED
             return RuleTrace(rule, outcome, [], applicable)
-        evaluator = Evaluator(household)
+        evaluator = Evaluator(household, self.knowledge.derivations)
         bindings = []
         if rule.scope_entity:
             targets = [(record.path, {rule.scope_entity: record}) for record in household.of(rule.scope_entity)]

@@ -10,6 +10,7 @@ import shutil
 import pytest
 import yaml
 
+from dangka.contract import ENTITIES
 from dangka.cli import main
 from test_contract_dossier_spec import check_json, registry_for, with_check_digit
 
@@ -247,13 +248,26 @@ def test_evidence_found_in_the_dossier_has_the_dossiers_value(run):
     assert compared > 50
 
 
-@pytest.mark.xfail(strict=True, reason="findings.md: evidence is each fact used 'with its path in the dossier'; "
-                                       "dangka writes derived.<conclusion> (without the dossier facts it was drawn "
-                                       "from) and bare household values such as household_size, helper_count")
-def test_every_evidence_path_is_a_path_in_the_dossier_or_a_policy_value(run):
+def test_every_evidence_path_is_a_dossier_path_a_policy_value_a_computed_value_or_a_conclusion(run):
+    """findings.md: paths in the dossier; policy.…; a computed household value by its field name; derived.<结论>."""
+    computed = {field_.key for field_ in ENTITIES["household"].fields if field_.derived}
     outside = {(finding["rule"], item["path"]) for _, finding in all_findings(run) for item in finding["evidence"]
-               if re.split(r"[.\[]", item["path"], maxsplit=1)[0] not in HOUSEHOLD_KEYS | {"policy"}}
+               if re.split(r"[.\[]", item["path"], maxsplit=1)[0] not in HOUSEHOLD_KEYS | {"policy", "derived"}
+               and item["path"] not in computed}
     assert outside == set()
+
+
+def test_a_conclusion_that_holds_is_followed_by_the_facts_it_was_drawn_from(run):
+    """findings.md: derived.<结论>, followed, when it holds, by the facts it was drawn from."""
+    seen = 0
+    for _, finding in all_findings(run):
+        paths = [item["path"] for item in finding["evidence"]]
+        for position, item in enumerate(finding["evidence"]):
+            if item["path"].startswith("derived.") and item["value"] is True:
+                seen += 1
+                grounds = [path for path in paths[position + 1:] if not path.startswith(("derived.", "policy."))]
+                assert grounds, (finding["rule"], paths)
+    assert seen > 0, "the run must have a finding that reads a conclusion"
 
 
 def test_the_summary_counts_what_the_document_holds(run):
