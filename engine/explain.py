@@ -5,6 +5,7 @@ from __future__ import annotations
 from dangka.categories import CATEGORIES
 from dangka.engine.trace import FIRED, NOT_EVALUATED, ConditionTrace, RuleTrace
 from dangka.i18n import tr
+from dangka.report.text import evidence_value
 
 _OUTCOME_ZH = {FIRED: "触发", "not_fired": "未触发", NOT_EVALUATED: "无法判断"}
 _RESULT_ZH = {"true": "成立", "false": "不成立", "unknown": "无法判断"}
@@ -81,5 +82,5 @@ def render_text(explanation: dict, verbose: bool = False) -> str:
 def _values(condition: dict) -> str:
     if not condition["values"]:
         return ""
-    shown = "，".join(f"{path}={value}" for path, value in list(condition["values"].items())[:6])
+    shown = "，".join(f"{path}={evidence_value(value)}" for path, value in list(condition["values"].items())[:8])
     return f"    〔{shown}〕"

@@ -27,6 +27,24 @@ def test_field_case_trace(sample_knowledge, sample_engine, cooking_dossier):
     assert traces["PLAN-MEASURE-001"].outcome == "not_fired"
 
 
+def test_a_conclusion_brings_the_facts_it_was_drawn_from(capsys, examples_dir):
+    """The shipped PLAN-CAUSE-001 reads 户.无劳动能力户 (DERIVE-NOLABOR-001): its grounds are the members' ages."""
+    assert main(["explain", str(examples_dir / "cooking.yaml"), "--rule", "PLAN-CAUSE-001", "--format", "json"]) == 0
+    (rule,) = json.loads(capsys.readouterr().out)["rules"]
+    assert rule["conditions"][1]["text"] == "户.无劳动能力户"
+    values = rule["conditions"][1]["values"]
+    assert list(values)[0] == "derived.无劳动能力户" and values["derived.无劳动能力户"] is True
+    assert values["members[0].age"] == 73 and values["members[1].age"] == 71
+    assert {"policy.working_age_min", "policy.working_age_max"} <= set(values)
+
+
+def test_explain_text_shows_values_as_a_reviewer_reads_them(capsys, examples_dir):
+    assert main(["explain", str(examples_dir / "cooking.yaml"), "--rule", "PLAN-CAUSE-001"]) == 0
+    out = capsys.readouterr().out
+    assert "derived.无劳动能力户=是，members[0].age=73" in out
+    assert "True" not in out and "False" not in out
+
+
 def test_missing_value_is_not_evaluated_and_named(sample_knowledge, sample_engine, cooking_dossier):
     for member in cooking_dossier["members"]:
         del member["labor"], member["id_number"]

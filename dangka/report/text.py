@@ -62,7 +62,7 @@ def household_lines(entry: dict, paint: Paint) -> list[str]:
         mark = paint(severity, f"[{SEVERITY_NAMES.get(severity, severity)}]")
         lines.append(f"    {mark} {finding['title']}  ({CATEGORIES.get(finding['category'], finding['category'])})")
         lines.append(f"        {finding['message']}")
-        evidence = "；".join(f"{item['path']} = {_value(item['value'])}" for item in finding["evidence"][:8])
+        evidence = "；".join(f"{item['path']} = {evidence_value(item['value'])}" for item in finding["evidence"][:8])
         if len(finding["evidence"]) > 8:
             evidence += tr(f"；等 {len(finding['evidence'])} 项", f"; {len(finding['evidence'])} in all")
         lines.append(paint("dim", f"        {tr('依据事实', 'evidence')}：{evidence}"))
@@ -75,7 +75,8 @@ def household_lines(entry: dict, paint: Paint) -> list[str]:
     return lines
 
 
-def _value(value: object) -> str:
+def evidence_value(value: object) -> str:
+    """A value of the evidence (JSON) as a reviewer reads it: 是/否, （空）, a list joined with 、."""
     if value is True:
         return "是"
     if value is False:
@@ -83,7 +84,7 @@ def _value(value: object) -> str:
     if value is None:
         return "（空）"
     if isinstance(value, list):
-        return "、".join(_value(item) for item in value)
+        return "、".join(evidence_value(item) for item in value)
     return str(value)
 
 
