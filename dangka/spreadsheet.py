@@ -18,7 +18,7 @@ from typing import IO
 
 
 from dangka.contract import ENTITIES, Entity, Field, normalize, structure_errors
-from dangka.errors import InputError, Location
+from dangka.errors import InputError, Location, UsageError
 from dangka.i18n import shortened, tr
 from dangka.load import (
     DOSSIER_SUFFIXES,
@@ -43,6 +43,12 @@ MAX_CELL_CHARS = 32767  # Excel's limit for one cell, as excel_length counts
 # The sheets are joined in memory, a household at a time: a workbook of a million rows took 707 MB.
 # Larger exports are read as JSON Lines, streamed a household at a time.
 MAX_HOUSEHOLDS = 200_000
+# The rows of all sheets together, for the same reason: 200,000 households have millions of rows of
+# members, measures and meetings. Read from workbooks of dangka.synth's dossiers (about 25 rows a
+# household), 492,923 rows peaked at 450 MB (ru_maxrss) and 986,820 rows at 858 MB: about 830 bytes a
+# row, which are mostly the cells' values and the dossiers' dicts. Half a million keeps a reading
+# within about 450 MB.
+MAX_WORKBOOK_ROWS = 500_000
 
 # The dossier's list of helper ids has no entity in the contract (the helper entity describes the
 # registry's helper); the workbook needs a column for it.
@@ -367,10 +373,12 @@ def write_workbook(dossiers: Iterable[dict], path: str) -> list[tuple[int, str]]
 
     A dossier no workbook can hold (a text longer than a cell's 32,767 characters, an id with
     characters no cell holds) is left out: returned are (its place among `dossiers`, why).
+    Dossiers needing more rows than read_workbook reads (MAX_WORKBOOK_ROWS) are refused (UsageError).
     """
     rows: dict[str, list[list[object]]] = {sheet.name: [] for sheet in SHEETS}
     extras: list[list[object]] = []
     left_out: list[tuple[int, str]] = []
+    written = 0
     for place, dossier in enumerate(dossiers):
         flattener = _Flattener(dossier)
         flattener.flatten()
@@ -379,7 +387,14 @@ def write_workbook(dossiers: Iterable[dict], path: str) -> list[tuple[int, str]]
             continue
         for name, sheet_rows in flattener.rows.items():
             rows[name].extend(sheet_rows)
+            written += len(sheet_rows)
         extras.extend(flattener.extras)
+        written += len(flattener.extras)
+        if written > MAX_WORKBOOK_ROWS:
+            raise UsageError(tr(f"档案写成工作簿超过 {MAX_WORKBOOK_ROWS} 行（第 {place + 1} 户处），这样的工作簿无法读回；"
+                                "请输出为 JSON Lines（--out 文件.jsonl）",
+                                f"the dossiers take more than {MAX_WORKBOOK_ROWS} workbook rows (at household "
+                                f"{place + 1}), more than a workbook is read with: write JSON Lines (--out FILE.jsonl)"))
     # openpyxl (and numpy with it) only when a workbook is written: most runs read none
     from openpyxl import Workbook
 
@@ -435,6 +450,7 @@ class _WorkbookReader:
         self.problems: list[str] = []  # about the workbook, not one household
         self.orphans: list[tuple[int, str]] = []  # (row, message) for rows of no known household
         self.households: dict[str, _Household] = {}
+        self.rows_read = 0  # non-empty rows below the headers, of all sheets so far
         # sheet → (row, column) of its formula cells with no computed value, which read as empty
         self.uncomputed: dict[str, set[tuple[int, int]]] = {}
 
@@ -536,11 +552,25 @@ class _WorkbookReader:
 
     # -- sheets ---------------------------------------------------------------------------------
 
-    def _rows(self, worksheet) -> Iterator[tuple[int, tuple]]:
-        """(row number, cells) of the non-empty rows below the header."""
+    def _rows(self, worksheet, sheet_name: str) -> Iterator[tuple[int, tuple]]:
+        """(row number, cells) of the non-empty rows below the header, counted against MAX_WORKBOOK_ROWS
+        as they are read."""
         for number, row in enumerate(worksheet.iter_rows(min_row=2), start=2):
             if any(cell.value not in (None, "") for cell in row):
+                self.rows_read += 1
+                if self.rows_read > MAX_WORKBOOK_ROWS:
+                    raise self._too_many_rows(sheet_name, number)
                 yield number, row
+
+    @staticmethod
+    def _too_many_rows(sheet_name: str, number: int) -> _WorkbookProblem:
+        return _WorkbookProblem(
+            tr(f"工作簿各表合计超过 {MAX_WORKBOOK_ROWS} 行（工作表“{sheet_name}”第 {number} 行），一个工作簿的各表要在"
+               "内存中对接，拒绝读取；请从系统导出为 JSON Lines（.jsonl，每行一户）再核查",
+               f"the workbook's sheets hold more than {MAX_WORKBOOK_ROWS} rows together (sheet \"{sheet_name}\", "
+               f"row {number}): a workbook's sheets are joined in memory; export JSON Lines (.jsonl, one household "
+               "a line) instead"),
+            number if sheet_name == HOUSEHOLD_SHEET.name else None)
 
     def _read_households(self, worksheet) -> None:
         header = next(worksheet.iter_rows(max_row=1), ())
@@ -551,7 +581,7 @@ class _WorkbookReader:
         )
         if id_column is None:
             raise _WorkbookProblem(tr("工作表“户”缺少“户编号”列，无法读取", "sheet \"户\" has no column \"户编号\": not read"))
-        for number, row in self._rows(worksheet):
+        for number, row in self._rows(worksheet, HOUSEHOLD_SHEET.name):
             household_id, problem = self._household_id(HOUSEHOLD_SHEET.name, number, row, id_column)
             where = f"户!{column_letter(id_column + 1)}{number}"
             if household_id is None:
@@ -582,7 +612,7 @@ class _WorkbookReader:
             return
         position_column = _column_of(columns, POSITION) if sheet.many else None
         rows_by_household: dict[str, list[tuple[int, int, tuple]]] = {}
-        for number, row in self._rows(worksheet):
+        for number, row in self._rows(worksheet, sheet.name):
             household = self._household_of(sheet.name, number, row, id_column)
             if household is None:
                 continue
@@ -697,7 +727,7 @@ class _WorkbookReader:
                                     f"sheet \"{EXTRA_SHEET}\" must have the columns 户编号, 路径, 值: not read"))
             return
         at = {meaning: index for index, meaning in columns.items()}
-        for number, row in self._rows(worksheet):
+        for number, row in self._rows(worksheet, EXTRA_SHEET):
             household = self._household_of(EXTRA_SHEET, number, row, at[HOUSEHOLD_ID])
             if household is None:
                 continue

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,8 @@ from hypothesis import strategies as st
 from dangka import spreadsheet
 from dangka.cli import main
 from dangka.contract import records
-from dangka.errors import InputError
+from dangka.errors import InputError, Location, UsageError
+from dangka.i18n import set_lang
 from dangka.spreadsheet import (
     SHEETS,
     iter_inputs,
@@ -457,6 +459,67 @@ def test_workbook_of_more_households_than_the_cap_is_refused(workbook_path, monk
     assert loaded.error.message == ("工作表“户”超过 1 户（户!A3），一个工作簿的各表要在内存中对接，拒绝读取；"
                                     "请从系统导出为 JSON Lines（.jsonl，每行一户）再核查")
     assert loaded.error.location.line == 3
+
+
+def test_workbook_of_more_rows_than_the_cap_is_refused(workbook_path, monkeypatch):
+    # Members, measures and meetings are joined in memory too: the rows of all sheets count.
+    monkeypatch.setattr(spreadsheet, "MAX_WORKBOOK_ROWS", 4)  # 户 has 2 rows, 成员 5
+    (loaded,) = read_workbook(str(workbook_path))
+    assert loaded.error.message == ("工作簿各表合计超过 4 行（工作表“成员”第 4 行），一个工作簿的各表要在内存中对接，"
+                                    "拒绝读取；请从系统导出为 JSON Lines（.jsonl，每行一户）再核查")
+    assert loaded.error.location == Location(str(workbook_path))  # no line: the row is not one of sheet 户
+
+
+def test_the_row_cap_names_the_household_row_as_the_line(workbook_path, monkeypatch):
+    monkeypatch.setattr(spreadsheet, "MAX_WORKBOOK_ROWS", 1)
+    (loaded,) = read_workbook(str(workbook_path))
+    assert "（工作表“户”第 3 行）" in loaded.error.message
+    assert loaded.error.location == Location(str(workbook_path), 3)
+
+
+def test_the_row_cap_is_checked_while_reading(workbook_path, monkeypatch):
+    """The refusal comes at the first row over the cap: the rows below it are never read."""
+    read_rows: list[str] = []
+    iter_rows = ReadOnlyWorksheet.iter_rows
+
+    def counted(worksheet, *args, **kwargs):
+        for row in iter_rows(worksheet, *args, **kwargs):
+            read_rows.append(worksheet.title)
+            yield row
+
+    monkeypatch.setattr(ReadOnlyWorksheet, "iter_rows", counted)
+    monkeypatch.setattr(spreadsheet, "MAX_WORKBOOK_ROWS", 4)
+    list(read_workbook(str(workbook_path)))
+    assert read_rows == ["户"] * 3 + ["成员"] * 4  # each header, then 2 households and 3 member rows
+
+
+def test_the_row_cap_message_in_english(workbook_path, monkeypatch):
+    monkeypatch.setattr(spreadsheet, "MAX_WORKBOOK_ROWS", 4)
+    set_lang("en")
+    try:
+        (loaded,) = read_workbook(str(workbook_path))
+    finally:
+        set_lang("zh")
+    assert loaded.error.message == ("the workbook's sheets hold more than 4 rows together (sheet \"成员\", row 4): a "
+                                    "workbook's sheets are joined in memory; export JSON Lines (.jsonl, one household "
+                                    "a line) instead")
+
+
+def test_a_workbook_of_more_rows_than_the_cap_is_not_written(examples, tmp_path, monkeypatch):
+    monkeypatch.setattr(spreadsheet, "MAX_WORKBOOK_ROWS", 30)  # the examples take 42 rows, the first 19
+    path = tmp_path / "档案.xlsx"
+    with pytest.raises(UsageError, match=r"^usage: 档案写成工作簿超过 30 行（第 2 户处），这样的工作簿无法读回；"
+                                                r"请输出为 JSON Lines（--out 文件\.jsonl）$"):
+        write_workbook(examples, str(path))
+    assert not path.exists()
+
+
+def test_convert_refuses_a_workbook_it_could_not_read_back(examples_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(spreadsheet, "MAX_WORKBOOK_ROWS", 30)
+    inputs = [str(examples_dir / "clean.yaml"), str(examples_dir / "cooking.yaml")]
+    assert main(["convert", *inputs, "--out", str(tmp_path / "档案.xlsx")]) == 2
+    assert "档案写成工作簿超过 30 行" in capsys.readouterr().err
+    assert not (tmp_path / "档案.xlsx").exists()
 
 
 def test_missing_file(tmp_path):
