@@ -40,8 +40,8 @@ EXTRA_HEAD = (HOUSEHOLD_ID, "路径", "值")
 # A workbook is a zip file; refuse one that would unpack to more than this (a zip bomb).
 MAX_UNPACKED_BYTES = 512 * 1024 * 1024
 MAX_CELL_CHARS = 32767  # Excel's limit for one cell, as excel_length counts
-# The sheets are joined in memory, a household at a time: a workbook of a million rows took 707 MB.
-# Larger exports are read as JSON Lines, streamed a household at a time.
+# The sheets are joined in memory (the memory a row takes is under MAX_WORKBOOK_ROWS). Larger exports
+# are read as JSON Lines, streamed a household at a time.
 MAX_HOUSEHOLDS = 200_000
 # The rows of all sheets together, for the same reason: 200,000 households have millions of rows of
 # members, measures and meetings. Read from workbooks of dangka.synth's dossiers (about 25 rows a

@@ -453,7 +453,6 @@ def test_workbook_that_unpacks_too_large_is_refused(workbook_path, monkeypatch):
 
 
 def test_workbook_of_more_households_than_the_cap_is_refused(workbook_path, monkeypatch):
-    # The sheets are joined in memory: a million-row workbook took 707 MB.
     monkeypatch.setattr(spreadsheet, "MAX_HOUSEHOLDS", 1)
     (loaded,) = read_workbook(str(workbook_path))
     assert loaded.error.message == ("工作表“户”超过 1 户（户!A3），一个工作簿的各表要在内存中对接，拒绝读取；"
