@@ -11,7 +11,7 @@ import warnings
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from itertools import count, groupby
 from pathlib import Path
 from typing import IO
@@ -173,10 +173,11 @@ def path_parts(text: str) -> list[str | int] | None:
     return parts or None
 
 
-@cache
+@lru_cache(maxsize=4096)
 def _split(path: str) -> tuple[str, ...]:
     # Cached, the keys of every dossier read from a workbook are the same few strings, not a copy for
-    # each cell: an eighth of the memory the dossiers took.
+    # each cell: an eighth of the memory the dossiers took. Bounded: the 其他字段 sheet's paths are
+    # the workbook's own, as many as it has rows.
     return tuple(path.split(".")) if path else ()
 
 
