@@ -676,6 +676,9 @@ class Record:
     path: str                # dossier path of the node: "members[0]", "income", "forms.survey", ...
     values: dict[str, object]  # field key → normalized value; missing, null or invalid values are ABSENT
     parent: str | None = None  # id of the parent record ("household" for most)
+    # field keys filled in with a value that could not be read (each has its 格式问题 record): absent
+    # from `values` like a missing value, yet not 为空 — something was written there
+    unreadable: frozenset[str] = frozenset()
 
 
 def value_path(record: Record, field: Field) -> str:
@@ -758,6 +761,7 @@ class _RecordBuilder:
                     self._problem(record, entity_, field_, raw, reason)
 
     def _problem(self, record: Record, entity_: Entity, field_: Field, raw: object, reason: str) -> None:
+        record.unreadable = record.unreadable | {field_.key}
         values = {
             "entity_label": entity_.label,
             "field_label": field_.label,

@@ -70,8 +70,9 @@ class CompiledRule:
 
 
 # A fact key that is no field of the record starts with a prefix saying where its value comes from.
-_POLICY_PREFIX, _FIRST_PREFIX, _SLOT_PREFIX = "_p_", "_f_", "_s"
+_POLICY_PREFIX, _FIRST_PREFIX, _SLOT_PREFIX, _UNREADABLE_PREFIX = "_p_", "_f_", "_s", "_u_"
 POLICY_VALUE, FIRST_OF_VIEW, SLOT_VALUE, RECORD_VALUE = "policy", "first", "slot", "record"
+UNREADABLE_VALUE = "unreadable"
 
 
 def policy_key(parameter: str) -> str:
@@ -84,16 +85,34 @@ def first_flag(view: str) -> str:
     return _FIRST_PREFIX + view
 
 
+def unreadable_flag(field_key: str) -> str:
+    """The fact key that marks a field filled in with a value that could not be read (Record.unreadable):
+    such a field has no value, yet is not 为空."""
+    return _UNREADABLE_PREFIX + field_key
+
+
 def key_source(key: str) -> tuple[str, str]:
     """Where a fact key's value comes from, as (kind, name): (POLICY_VALUE, parameter),
-    (FIRST_OF_VIEW, view), (SLOT_VALUE, slot name) or (RECORD_VALUE, field)."""
+    (FIRST_OF_VIEW, view), (SLOT_VALUE, slot name), (UNREADABLE_VALUE, field) or (RECORD_VALUE, field)."""
     if key.startswith(_POLICY_PREFIX):
         return POLICY_VALUE, key[len(_POLICY_PREFIX):]
     if key.startswith(_FIRST_PREFIX):
         return FIRST_OF_VIEW, key[len(_FIRST_PREFIX):]
+    if key.startswith(_UNREADABLE_PREFIX):
+        return UNREADABLE_VALUE, key[len(_UNREADABLE_PREFIX):]
     if key.startswith(_SLOT_PREFIX):
         return SLOT_VALUE, key
     return RECORD_VALUE, key
+
+
+def _filled(key: str) -> dict:
+    """不为空: a value, or one written that could not be read."""
+    return {"$or": [{"$ex": {key: 1}}, {"$ex": {unreadable_flag(key): 1}}]}
+
+
+def _not_filled(key: str) -> dict:
+    """为空: neither a value nor one written that could not be read."""
+    return {"$and": [{"$nex": {key: 1}}, {"$nex": {unreadable_flag(key): 1}}]}
 
 
 def fact_value(value: object) -> object:
@@ -432,8 +451,9 @@ class _RuleCompiler:
         """X.f 为空 on a single record not otherwise joined: no such record has the field filled."""
         fact_type = self.fact_type(path.entity)
         self.use(fact_type, path.field)
+        self.use(fact_type, unreadable_flag(path.field))
         conditions = [{"t": fact_type}] + self.filter_conditions(path.entity, single=True) + \
-            [{"$ex": {path.field: 1}}]
+            [_filled(path.field)]
         pattern.negated.append((f"n{len(pattern.negated)}", {"$and": conditions}))
 
     def clashes(self, pattern: _Pattern, entity_key: str, positive: bool) -> bool:
@@ -524,7 +544,8 @@ class _RuleCompiler:
             alias, key = self.subject(pattern, node.operand)
             if inside is not None and alias != inside:
                 return None
-            return alias, {"$ex" if node.negated else "$nex": {key: 1}}
+            self.use(pattern.type_of.get(alias) or self.fact_type(node.operand.entity), unreadable_flag(key))
+            return alias, _filled(key) if node.negated else _not_filled(key)
         if isinstance(node, ast.Path) and self.joined(pattern, node) and node.type == "bool":
             alias, key = self.subject(pattern, node)
             if inside is not None and alias != inside:

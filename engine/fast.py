@@ -168,11 +168,15 @@ def _negative(node: ast.Negative) -> Value:
 
 
 def _is_empty(node: ast.IsEmpty) -> Value:
-    value_of = _field(node.operand.entity, node.operand.field, None)
-    negated = node.negated
+    """Evaluator.e_IsEmpty: no value, and none written that could not be read."""
+    entity, key, negated = node.operand.entity, node.operand.field, node.negated
 
     def is_empty(household: Household, binding: dict):
-        return (value_of(household, binding) is None) != negated
+        record = binding.get(entity, _UNBOUND)
+        if record is _UNBOUND:
+            record = household.first(entity)
+        empty = record is None or (record.values.get(key) is None and key not in record.unreadable)
+        return empty != negated
 
     return is_empty
 

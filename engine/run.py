@@ -13,11 +13,11 @@ from durable import engine as durable_engine
 from dangka import contract
 from dangka.categories import ENGINE_FAILED
 from dangka.dsl import ast
-from dangka.engine.compile import (DERIVED_FACT, FIRST_OF_VIEW, GO, POLICY_VALUE, SLOT_VALUE, CompiledRule,
-                                   RulesetPlan, fact_value, key_source)
+from dangka.engine.compile import (DERIVED_FACT, FIRST_OF_VIEW, GO, POLICY_VALUE, SLOT_VALUE, UNREADABLE_VALUE,
+                                   CompiledRule, RulesetPlan, fact_value, key_source)
 from dangka.engine.fast import compile_condition
 from dangka.engine.graph import ResponsibilityGraph
-from dangka.engine.evaluate import TRUE, Evaluator, Household, Reads, json_value
+from dangka.engine.evaluate import TRUE, Evaluator, Household, Missing, Reads, json_value
 from dangka.engine.knowledge import Knowledge
 from dangka.errors import DangkaError
 from dangka.i18n import tr
@@ -46,12 +46,14 @@ def _with_point(match: re.Match) -> bytes:
 
 @dataclass
 class _FactKeys:
-    """The keys a ruleset reads of one fact type: record values, policy values, first-of-view flags, slots."""
+    """The keys a ruleset reads of one fact type: record values, policy values, first-of-view flags, slots,
+    flags of fields written but unreadable."""
 
     values: set[str] = field(default_factory=set)
     policy: list[tuple[str, str]] = field(default_factory=list)   # (key, parameter)
     first: list[tuple[str, str]] = field(default_factory=list)    # (key, view)
     slot: list[str] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (key, field)
 
 
 def _fact_keys(plan: RulesetPlan) -> list[tuple[str, _FactKeys]]:
@@ -69,6 +71,8 @@ def _fact_keys(plan: RulesetPlan) -> list[tuple[str, _FactKeys]]:
                 sources.first.append((key, name))
             elif kind == SLOT_VALUE:
                 sources.slot.append(key)
+            elif kind == UNREADABLE_VALUE:
+                sources.unreadable.append((key, name))
             else:
                 sources.values.add(key)
         found.append((fact_type, sources))
@@ -280,6 +284,10 @@ class Engine:
                     value = slots[key].get(record.id)
                     if value is not None:
                         fact[key] = value
+                if record.unreadable:
+                    for key, name in keys.unreadable:
+                        if name in record.unreadable:
+                            fact[key] = True
                 facts.append(fact)
         return facts
 
@@ -409,7 +417,10 @@ def render_message(rule: ast.Rule, evaluator: Evaluator, binding: dict, reads: R
     for part in rule.message.parts:
         if isinstance(part, ast.Path):
             value = evaluator.eval(part, full_binding, Reads())
-            parts.append(format_value(value))
+            written = None
+            if isinstance(value, Missing) and part.entity not in (None, "policy", "derived"):
+                written = evaluator.unreadable_text(evaluator.record(part.entity, full_binding), part.field)
+            parts.append(format_value(value) if written is None else f"{written}（无法识别）")
         else:
             parts.append(part)
     return "".join(parts)

@@ -51,6 +51,75 @@ def test_emptiness_is_decided_even_when_the_form_is_absent(sample_engine, clean_
     assert "FORM-OPINION-001" in fired(sample_engine, clean_dossier)
 
 
+_EMPTINESS_RULES = """
+规则 EMPTY-SINGLE-001 "申请日期为空（单条记录，不与别的记录相连）"
+ 类别 form.missing
+ 严重程度 低
+ 依据 "b"
+ 如果 申请书.申请日期 为空
+规则 EMPTY-SINGLE-002 "申请日期不为空"
+ 类别 form.missing
+ 严重程度 低
+ 依据 "b"
+ 如果 申请书.申请日期 不为空 并且 户.年度 = 2017
+规则 EMPTY-EACH-001 "会议日期为空（对每个）"
+ 类别 form.missing
+ 严重程度 低
+ 依据 "b"
+ 对每个 会议
+ 如果 会议.会议日期 为空
+规则 EMPTY-EACH-002 "会议日期不为空（对每个，与户相连）"
+ 类别 form.missing
+ 严重程度 低
+ 依据 "b"
+ 对每个 会议
+ 如果 会议.会议日期 不为空 并且 会议.会议类别 = 两委商议 并且 户.年度 = 2017
+规则 EMPTY-SLOT-001 "有会议没写日期（量词，由槽算出）"
+ 类别 form.missing
+ 严重程度 低
+ 依据 "b"
+ 如果 存在 会议 满足 (会议.会议日期 为空)
+"""
+
+
+def _emptiness_engine(tmp_path) -> Engine:
+    (tmp_path / "empty.rules").write_text(_EMPTINESS_RULES, encoding="utf-8")
+    return Engine(Knowledge.load([tmp_path]))
+
+
+def test_a_value_written_but_unreadable_is_not_empty_in_any_compiled_form(tmp_path, clean_dossier):
+    """为空 is 'nothing written': a date written as 五月十一日 has a 格式问题 and no value, yet is not empty —
+    on a single record, for each record, joined with another fact, and inside a quantifier (a slot)."""
+    from dangka.engine.trace import FIRED, Tracer
+
+    engine = _emptiness_engine(tmp_path)
+    procedure = clean_dossier["procedure"]
+    readable = fired(engine, clean_dossier)
+    assert readable == ["EMPTY-EACH-002", "EMPTY-SINGLE-002"]
+    procedure["application"]["date"] = "五月十一日"
+    procedure["meetings"][1]["date"] = "五月十三日"
+    assert fired(engine, clean_dossier) == readable
+    del procedure["application"]["date"], procedure["meetings"][1]["date"]
+    assert fired(engine, clean_dossier) == ["EMPTY-EACH-001", "EMPTY-SINGLE-001", "EMPTY-SLOT-001"]
+    for dossier_date in ("五月十一日", None):
+        if dossier_date:
+            procedure["application"]["date"] = procedure["meetings"][1]["date"] = dossier_date
+        household = engine.household(clean_dossier)
+        traced = {trace.rule.id for trace in Tracer(engine.knowledge).trace(household) if trace.outcome == FIRED}
+        assert traced == set(fired(engine, clean_dossier))
+
+
+def test_the_evidence_and_message_show_what_was_written_in_an_unreadable_field(tmp_path, clean_dossier):
+    (tmp_path / "written.rules").write_text(
+        '规则 WRITTEN-001 "申请日期写了"\n 类别 form.invalid\n 严重程度 低\n 依据 "b"\n'
+        ' 如果 申请书.申请日期 不为空\n 提示 "申请日期：{申请书.申请日期}"\n', encoding="utf-8")
+    engine = Engine(Knowledge.load([tmp_path]))
+    clean_dossier["procedure"]["application"]["date"] = "五月十一日"
+    (finding,) = [finding.to_json(engine.knowledge) for finding in engine.check(clean_dossier).findings]
+    assert finding["message"] == "申请日期：五月十一日（无法识别）"
+    assert finding["evidence"] == [{"path": "procedure.application.date", "value": "五月十一日"}]
+
+
 def test_years_limit_a_rule(sample_engine, clean_dossier):
     clean_dossier["procedure"]["application"]["date"] = "2017-05-20"
     assert "PROC-ORDER-001" in fired(sample_engine, clean_dossier)
