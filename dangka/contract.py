@@ -6,6 +6,7 @@ import datetime as dt
 import math
 import operator
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -244,6 +245,7 @@ MEMBER_FIELDS = (
              "身份证号为 18 位、出生日期有效且校验码符合 GB 11643（末位可为 X）。"),
     _derived("id_birth_date", "身份证出生日期", "date", "身份证号第 7 至 14 位表示的出生日期。"),
     _derived("id_sex", "身份证性别", "enum", "身份证号第 17 位表示的性别：奇数为男，偶数为女。", enum="sex"),
+    _derived("id_repeated", "身份证号重复", "bool", "本户另有成员登记了同一个身份证号（末位 x 与 X 视为相同）。"),
 )
 
 INCOME_FIELDS = (
@@ -801,6 +803,7 @@ class _RecordBuilder:
         members = self._many("member")
         for member in members:
             _add_member_derived(member, year if isinstance(year, int) else None)
+        _mark_repeated_ids(members)
         return members
 
     def _add_household_derived(self, household: Record, members: list[Record]) -> None:
@@ -994,6 +997,16 @@ def _add_member_derived(member: Record, year: int | None) -> None:
         age = age_on(birth, dt.date(year, 12, 31))
         if age >= 0:
             values["age"] = age
+
+
+def _mark_repeated_ids(members: list[Record]) -> None:
+    """id_repeated: whether another member of the household has the same identity number (x and X alike)."""
+    numbers = [member.values.get("id_number") for member in members]
+    keys = [number.upper() if isinstance(number, str) else None for number in numbers]
+    counted = Counter(key for key in keys if key)
+    for member, key in zip(members, keys):
+        if key:
+            member.values["id_repeated"] = counted[key] > 1
 
 
 _LABOR_GROUPS = {

@@ -313,6 +313,18 @@ def test_member_derived_identity_values(clean):
     assert members["members[1]"].values["id_valid"] is False
 
 
+def test_a_member_whose_identity_number_another_member_has_is_marked(clean):
+    clean["members"][0]["id_number"] = "41072720000229100X"
+    clean["members"][2]["id_number"] = "41072720000229100x"   # the same number, its check letter in lower case
+    del clean["members"][1]["id_number"]
+    members = by_id(clean)
+    assert members["members[0]"].values["id_repeated"] is True
+    assert members["members[2]"].values["id_repeated"] is True
+    assert "id_repeated" not in members["members[1]"].values   # no number: nothing to compare
+    clean["members"][2]["id_number"] = "410727200103150310"
+    assert by_id(clean)["members[0]"].values["id_repeated"] is False
+
+
 def test_birth_date_given_is_kept_beside_the_id_birth_date(clean):
     clean["members"][0]["birth_date"] = "1966-04-18"
     head = by_id(clean)["members[0]"].values
