@@ -452,6 +452,23 @@ def test_workbook_that_unpacks_too_large_is_refused(workbook_path, monkeypatch):
     assert loaded.error.message == "工作簿解压后超过 0 MB，拒绝读取"
 
 
+def test_the_collector_is_paused_while_the_sheets_are_read_and_on_again_after(workbook_path, monkeypatch):
+    import gc
+
+    seen = []
+    read_sheets = spreadsheet._WorkbookReader._read_sheets
+
+    def watched(self, sheets):
+        seen.append(gc.isenabled())
+        return read_sheets(self, sheets)
+
+    monkeypatch.setattr(spreadsheet._WorkbookReader, "_read_sheets", watched)
+    assert all(item.dossier is not None for item in read_workbook(str(workbook_path)))
+    monkeypatch.setattr(spreadsheet, "MAX_HOUSEHOLDS", 1)   # refused part-way: the collector is on again
+    assert next(iter(read_workbook(str(workbook_path)))).error is not None
+    assert seen == [False, False] and gc.isenabled()
+
+
 def test_workbook_of_more_households_than_the_cap_is_refused(workbook_path, monkeypatch):
     monkeypatch.setattr(spreadsheet, "MAX_HOUSEHOLDS", 1)
     (loaded,) = read_workbook(str(workbook_path))
