@@ -115,7 +115,8 @@ class SheetLoaded(Loaded):
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a workbook's sheets are joined in memory.
+    """The cyclic garbage collector off while a workbook's sheets are joined in memory (or its rows are
+    made and written).
 
     Reading builds nothing but new, lasting, acyclic objects (cells' values into households), which
     reference counting frees; yet each full collection walked all of them again, a fifth of the
@@ -396,6 +397,11 @@ def write_workbook(dossiers: Iterable[dict], path: str) -> list[tuple[int, str]]
     characters no cell holds) is left out: returned are (its place among `dossiers`, why).
     Dossiers needing more rows than read_workbook reads (MAX_WORKBOOK_ROWS) are refused (UsageError).
     """
+    with _collector_paused():   # rows and cells: new, lasting, acyclic objects, as when reading
+        return _write_workbook(dossiers, path)
+
+
+def _write_workbook(dossiers: Iterable[dict], path: str) -> list[tuple[int, str]]:
     rows: dict[str, list[list[object]]] = {sheet.name: [] for sheet in SHEETS}
     extras: list[list[object]] = []
     left_out: list[tuple[int, str]] = []

@@ -469,6 +469,23 @@ def test_the_collector_is_paused_while_the_sheets_are_read_and_on_again_after(wo
     assert seen == [False, False] and gc.isenabled()
 
 
+def test_the_collector_is_paused_while_a_workbook_is_written(examples, tmp_path, monkeypatch):
+    import gc
+
+    from dangka.report import xlsx
+
+    seen = []
+    fill_sheet = xlsx.fill_sheet
+
+    def watched(sheet, head, rows):
+        seen.append(gc.isenabled())
+        return fill_sheet(sheet, head, rows)
+
+    monkeypatch.setattr(xlsx, "fill_sheet", watched)
+    write_workbook(examples, str(tmp_path / "档案.xlsx"))
+    assert seen and not any(seen) and gc.isenabled()
+
+
 def test_workbook_of_more_households_than_the_cap_is_refused(workbook_path, monkeypatch):
     monkeypatch.setattr(spreadsheet, "MAX_HOUSEHOLDS", 1)
     (loaded,) = read_workbook(str(workbook_path))
