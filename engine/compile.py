@@ -70,9 +70,9 @@ class CompiledRule:
 
 
 # A fact key that is no field of the record starts with a prefix saying where its value comes from.
-_POLICY_PREFIX, _FIRST_PREFIX, _SLOT_PREFIX, _UNREADABLE_PREFIX = "_p_", "_f_", "_s", "_u_"
+_POLICY_PREFIX, _FIRST_PREFIX, _SLOT_PREFIX, _FILLED_PREFIX = "_p_", "_f_", "_s", "_e_"
 POLICY_VALUE, FIRST_OF_VIEW, SLOT_VALUE, RECORD_VALUE = "policy", "first", "slot", "record"
-UNREADABLE_VALUE = "unreadable"
+FILLED_FLAG = "filled"
 
 
 def policy_key(parameter: str) -> str:
@@ -85,34 +85,25 @@ def first_flag(view: str) -> str:
     return _FIRST_PREFIX + view
 
 
-def unreadable_flag(field_key: str) -> str:
-    """The fact key that marks a field filled in with a value that could not be read (Record.unreadable):
-    such a field has no value, yet is not 为空."""
-    return _UNREADABLE_PREFIX + field_key
+def filled_flag(field_key: str) -> str:
+    """The fact key that marks a field as filled in (不为空), for rules that test only that: it has a value,
+    or one was written that could not be read (Record.unreadable), which has no value yet is not 为空.
+    One key keeps 为空 one condition of durable_rules' network, as a test of the value itself was."""
+    return _FILLED_PREFIX + field_key
 
 
 def key_source(key: str) -> tuple[str, str]:
     """Where a fact key's value comes from, as (kind, name): (POLICY_VALUE, parameter),
-    (FIRST_OF_VIEW, view), (SLOT_VALUE, slot name), (UNREADABLE_VALUE, field) or (RECORD_VALUE, field)."""
+    (FIRST_OF_VIEW, view), (SLOT_VALUE, slot name), (FILLED_FLAG, field) or (RECORD_VALUE, field)."""
     if key.startswith(_POLICY_PREFIX):
         return POLICY_VALUE, key[len(_POLICY_PREFIX):]
     if key.startswith(_FIRST_PREFIX):
         return FIRST_OF_VIEW, key[len(_FIRST_PREFIX):]
-    if key.startswith(_UNREADABLE_PREFIX):
-        return UNREADABLE_VALUE, key[len(_UNREADABLE_PREFIX):]
+    if key.startswith(_FILLED_PREFIX):
+        return FILLED_FLAG, key[len(_FILLED_PREFIX):]
     if key.startswith(_SLOT_PREFIX):
         return SLOT_VALUE, key
     return RECORD_VALUE, key
-
-
-def _filled(key: str) -> dict:
-    """不为空: a value, or one written that could not be read."""
-    return {"$or": [{"$ex": {key: 1}}, {"$ex": {unreadable_flag(key): 1}}]}
-
-
-def _not_filled(key: str) -> dict:
-    """为空: neither a value nor one written that could not be read."""
-    return {"$and": [{"$nex": {key: 1}}, {"$nex": {unreadable_flag(key): 1}}]}
 
 
 def fact_value(value: object) -> object:
@@ -450,10 +441,9 @@ class _RuleCompiler:
     def absent_single(self, pattern: _Pattern, path: ast.Path) -> None:
         """X.f 为空 on a single record not otherwise joined: no such record has the field filled."""
         fact_type = self.fact_type(path.entity)
-        self.use(fact_type, path.field)
-        self.use(fact_type, unreadable_flag(path.field))
+        self.use(fact_type, filled_flag(path.field))
         conditions = [{"t": fact_type}] + self.filter_conditions(path.entity, single=True) + \
-            [_filled(path.field)]
+            [{"$ex": {filled_flag(path.field): 1}}]
         pattern.negated.append((f"n{len(pattern.negated)}", {"$and": conditions}))
 
     def clashes(self, pattern: _Pattern, entity_key: str, positive: bool) -> bool:
@@ -541,11 +531,12 @@ class _RuleCompiler:
                 condition = {"$or": [{key: word} for word in words]}
             return alias, self.maybe(condition, [key], possibly)
         if isinstance(node, ast.IsEmpty) and self.joined(pattern, node.operand):
-            alias, key = self.subject(pattern, node.operand)
+            alias = pattern.alias_of[node.operand.entity]
             if inside is not None and alias != inside:
                 return None
-            self.use(pattern.type_of.get(alias) or self.fact_type(node.operand.entity), unreadable_flag(key))
-            return alias, _filled(key) if node.negated else _not_filled(key)
+            flag = filled_flag(node.operand.field)
+            self.use(pattern.type_of.get(alias) or self.fact_type(node.operand.entity), flag)
+            return alias, {"$ex" if node.negated else "$nex": {flag: 1}}
         if isinstance(node, ast.Path) and self.joined(pattern, node) and node.type == "bool":
             alias, key = self.subject(pattern, node)
             if inside is not None and alias != inside:

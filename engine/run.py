@@ -13,7 +13,7 @@ from durable import engine as durable_engine
 from dangka import contract
 from dangka.categories import ENGINE_FAILED
 from dangka.dsl import ast
-from dangka.engine.compile import (DERIVED_FACT, FIRST_OF_VIEW, GO, POLICY_VALUE, SLOT_VALUE, UNREADABLE_VALUE,
+from dangka.engine.compile import (DERIVED_FACT, FILLED_FLAG, FIRST_OF_VIEW, GO, POLICY_VALUE, SLOT_VALUE,
                                    CompiledRule, RulesetPlan, fact_value, key_source)
 from dangka.engine.fast import compile_condition
 from dangka.engine.graph import ResponsibilityGraph
@@ -47,13 +47,13 @@ def _with_point(match: re.Match) -> bytes:
 @dataclass
 class _FactKeys:
     """The keys a ruleset reads of one fact type: record values, policy values, first-of-view flags, slots,
-    flags of fields written but unreadable."""
+    flags of fields filled in."""
 
     values: set[str] = field(default_factory=set)
     policy: list[tuple[str, str]] = field(default_factory=list)   # (key, parameter)
     first: list[tuple[str, str]] = field(default_factory=list)    # (key, view)
     slot: list[str] = field(default_factory=list)
-    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (key, field)
+    filled: list[tuple[str, str]] = field(default_factory=list)  # (key, field)
 
 
 def _fact_keys(plan: RulesetPlan) -> list[tuple[str, _FactKeys]]:
@@ -71,8 +71,8 @@ def _fact_keys(plan: RulesetPlan) -> list[tuple[str, _FactKeys]]:
                 sources.first.append((key, name))
             elif kind == SLOT_VALUE:
                 sources.slot.append(key)
-            elif kind == UNREADABLE_VALUE:
-                sources.unreadable.append((key, name))
+            elif kind == FILLED_FLAG:
+                sources.filled.append((key, name))
             else:
                 sources.values.add(key)
         found.append((fact_type, sources))
@@ -284,10 +284,9 @@ class Engine:
                     value = slots[key].get(record.id)
                     if value is not None:
                         fact[key] = value
-                if record.unreadable:
-                    for key, name in keys.unreadable:
-                        if name in record.unreadable:
-                            fact[key] = True
+                for key, name in keys.filled:
+                    if name in values or name in record.unreadable:
+                        fact[key] = True
                 facts.append(fact)
         return facts
 

@@ -11,7 +11,7 @@ from durable_host import QuietHost
 from dangka.dsl.parse import RuleErrors
 from dangka.engine.alpha import STACK_LIMIT
 from dangka.engine.compile import (FIRST_OF_VIEW, GO, MAX_FACT_FIELDS, POLICY_VALUE, RECORD_VALUE, SLOT_VALUE,
-                                   UNREADABLE_VALUE, unreadable_flag,
+                                   FILLED_FLAG, filled_flag,
                                    first_flag, flatten, key_source, policy_key, push_not)
 from dangka.engine.knowledge import Knowledge
 from dangka.engine.run import Engine
@@ -204,11 +204,11 @@ def test_key_source_reads_back_every_key_the_compiler_writes(sample_knowledge):
     assert key_source(policy_key("working_age_max")) == (POLICY_VALUE, "working_age_max")
     assert key_source(first_flag("head")) == (FIRST_OF_VIEW, "head")
     assert key_source("age") == (RECORD_VALUE, "age")
-    assert key_source(unreadable_flag("exit_year")) == (UNREADABLE_VALUE, "exit_year")
+    assert key_source(filled_flag("exit_year")) == (FILLED_FLAG, "exit_year")
     slots = {slot.name for compiled in sample_knowledge.rules for slot in compiled.slots}
     assert slots and all(key_source(name) == (SLOT_VALUE, name) for name in slots)
     keys = {key for compiled in sample_knowledge.rules for fact_keys in compiled.fields.values() for key in fact_keys}
-    assert {key_source(key)[0] for key in keys} == {POLICY_VALUE, FIRST_OF_VIEW, SLOT_VALUE, UNREADABLE_VALUE,
+    assert {key_source(key)[0] for key in keys} == {POLICY_VALUE, FIRST_OF_VIEW, SLOT_VALUE, FILLED_FLAG,
                                                    RECORD_VALUE}
 
 
