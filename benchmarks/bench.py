@@ -271,6 +271,8 @@ def engine_floor(households: str, registry: str) -> None:
 
 def generated_rules(count: int) -> str:
     """tests/test_compile.py's generator of valid rules (one generator for the tests and the benchmark)."""
+    # The test module imports its neighbours (tests/durable_host.py) as pytest lets it.
+    sys.path.insert(0, str(ROOT / "tests"))
     spec = importlib.util.spec_from_file_location("dangka_test_compile", ROOT / "tests" / "test_compile.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
