@@ -671,6 +671,9 @@ def age_on(birth: dt.date, day: dt.date) -> int:
 # Records: the facts a dossier becomes
 
 
+_NOTHING_UNREADABLE: Mapping[str, str] = MappingProxyType({})
+
+
 @dataclass(slots=True)
 class Record:
     entity: str              # entity key (never a view)
@@ -678,9 +681,13 @@ class Record:
     path: str                # dossier path of the node: "members[0]", "income", "forms.survey", ...
     values: dict[str, object]  # field key → normalized value; missing, null or invalid values are ABSENT
     parent: str | None = None  # id of the parent record ("household" for most)
-    # field keys filled in with a value that could not be read (each has its 格式问题 record): absent
-    # from `values` like a missing value, yet not 为空 — something was written there
-    unreadable: frozenset[str] = frozenset()
+    # field key → what was written there, for a value that could not be read (each has its 格式问题
+    # record): absent from `values` like a missing value, yet not 为空
+    unreadable: Mapping[str, str] = dataclass_field(default_factory=lambda: _NOTHING_UNREADABLE)   # shared, read-only
+
+    def filled(self, field_key: str) -> bool:
+        """Not 为空: the field has a value, or something was written in it that could not be read."""
+        return field_key in self.values or field_key in self.unreadable
 
 
 def value_path(record: Record, field: Field) -> str:
@@ -763,7 +770,6 @@ class _RecordBuilder:
                     self._problem(record, entity_, field_, raw, reason)
 
     def _problem(self, record: Record, entity_: Entity, field_: Field, raw: object, reason: str) -> None:
-        record.unreadable = record.unreadable | {field_.key}
         values = {
             "entity_label": entity_.label,
             "field_label": field_.label,
@@ -771,6 +777,7 @@ class _RecordBuilder:
             "raw": _raw_text(raw),
             "reason": reason,
         }
+        record.unreadable = {**record.unreadable, field_.key: values["raw"]}
         self.problems.append(Record("problem", f"problems[{len(self.problems)}]", values["path"], values, record.id))
 
     def _many(self, key: str) -> list[Record]:

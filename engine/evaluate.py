@@ -247,21 +247,14 @@ class Evaluator:
         """Not filled in: no value, and none written that could not be read (that one is a 格式问题)."""
         path: ast.Path = node.operand
         record = self.record(path.entity, binding)
-        value = record.values.get(path.field) if record is not None else None
-        written = value is None and record is not None and path.field in record.unreadable
         if reads.recording:
-            where = field_path(record, path.field) if record is not None else contract.ENTITIES[path.entity].label
-            reads.read(where, self.unreadable_text(record, path.field) if written else json_value(value))
-        return (value is None and not written) != node.negated
-
-    def unreadable_text(self, record: contract.Record | None, field_key: str) -> str | None:
-        """What was written in a field that could not be read, as its 格式问题 record keeps it; None when
-        the field was read (or left empty)."""
-        if record is None or field_key not in record.unreadable:
-            return None
-        where = field_path(record, field_key)
-        return next((problem.values["raw"] for problem in self.household.records.get("problem", ())
-                     if problem.parent == record.id and problem.values["path"] == where), None)
+            if record is None:
+                reads.read(contract.ENTITIES[path.entity].label, None)
+            else:
+                value = record.values.get(path.field)
+                reads.read(field_path(record, path.field),
+                           json_value(value) if value is not None else record.unreadable.get(path.field))
+        return (record is None or not record.filled(path.field)) != node.negated
 
     def e_Not(self, node: ast.Not, binding, reads):
         value = self.eval(node.operand, binding, reads)

@@ -175,8 +175,7 @@ def _is_empty(node: ast.IsEmpty) -> Value:
         record = binding.get(entity, _UNBOUND)
         if record is _UNBOUND:
             record = household.first(entity)
-        empty = record is None or (record.values.get(key) is None and key not in record.unreadable)
-        return empty != negated
+        return (record is None or not record.filled(key)) != negated
 
     return is_empty
 

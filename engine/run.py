@@ -285,7 +285,7 @@ class Engine:
                     if value is not None:
                         fact[key] = value
                 for key, name in keys.filled:
-                    if name in values or name in record.unreadable:
+                    if record.filled(name):
                         fact[key] = True
                 facts.append(fact)
         return facts
@@ -418,7 +418,8 @@ def render_message(rule: ast.Rule, evaluator: Evaluator, binding: dict, reads: R
             value = evaluator.eval(part, full_binding, Reads())
             written = None
             if isinstance(value, Missing) and part.entity not in (None, "policy", "derived"):
-                written = evaluator.unreadable_text(evaluator.record(part.entity, full_binding), part.field)
+                record = evaluator.record(part.entity, full_binding)
+                written = record.unreadable.get(part.field) if record is not None else None
             parts.append(format_value(value) if written is None else f"{written}（无法识别）")
         else:
             parts.append(part)
