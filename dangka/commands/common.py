@@ -80,7 +80,10 @@ def _knowledge_read(args) -> list[str]:
     """
     read = []
     if hasattr(args, "rules"):
-        read.extend(args.rules or [str(default_directory().parent / "rules")])
+        # Only check and explain take --rules, and they load the rule compiler anyway.
+        from dangka.engine.knowledge import default_rules_dir
+
+        read.extend(args.rules or [str(default_rules_dir())])
     read.append(getattr(args, "policies", None) or str(default_directory()))
     return read
 
