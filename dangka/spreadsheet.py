@@ -448,6 +448,14 @@ class _WorkbookProblem(Exception):
         self.line = line
 
 
+def _too_large(what_zh: str, what_en: str, line: int | None) -> _WorkbookProblem:
+    """A workbook past one of the caps on what is read (MAX_HOUSEHOLDS, MAX_WORKBOOK_ROWS): why, and the way out."""
+    return _WorkbookProblem(tr(f"{what_zh}，一个工作簿的各表要在内存中对接，拒绝读取；请从系统导出为 JSON Lines"
+                               "（.jsonl，每行一户）再核查",
+                               f"{what_en}: a workbook's sheets are joined in memory; export JSON Lines (.jsonl, "
+                               "one household a line) instead"), line)
+
+
 @dataclass
 class _Household:
     row: int
@@ -592,13 +600,10 @@ class _WorkbookReader:
 
     @staticmethod
     def _too_many_rows(sheet_name: str, number: int) -> _WorkbookProblem:
-        return _WorkbookProblem(
-            tr(f"工作簿各表合计超过 {MAX_WORKBOOK_ROWS} 行（工作表“{sheet_name}”第 {number} 行），一个工作簿的各表要在"
-               "内存中对接，拒绝读取；请从系统导出为 JSON Lines（.jsonl，每行一户）再核查",
-               f"the workbook's sheets hold more than {MAX_WORKBOOK_ROWS} rows together (sheet \"{sheet_name}\", "
-               f"row {number}): a workbook's sheets are joined in memory; export JSON Lines (.jsonl, one household "
-               "a line) instead"),
-            number if sheet_name == HOUSEHOLD_SHEET.name else None)
+        return _too_large(f"工作簿各表合计超过 {MAX_WORKBOOK_ROWS} 行（工作表“{sheet_name}”第 {number} 行）",
+                          f"the workbook's sheets hold more than {MAX_WORKBOOK_ROWS} rows together "
+                          f"(sheet \"{sheet_name}\", row {number})",
+                          number if sheet_name == HOUSEHOLD_SHEET.name else None)
 
     def _read_households(self, worksheet) -> None:
         header = next(worksheet.iter_rows(max_row=1), ())
@@ -621,11 +626,8 @@ class _WorkbookReader:
                                                f"{where}: household id \"{household_id}\" repeats row {first}: row not read")))
                 continue
             if len(self.households) == MAX_HOUSEHOLDS:
-                raise _WorkbookProblem(tr(f"工作表“户”超过 {MAX_HOUSEHOLDS} 户（{where}），一个工作簿的各表要在内存中对接，"
-                                          "拒绝读取；请从系统导出为 JSON Lines（.jsonl，每行一户）再核查",
-                                          f"sheet \"户\" holds more than {MAX_HOUSEHOLDS} households ({where}): a "
-                                          "workbook's sheets are joined in memory; export JSON Lines (.jsonl, one "
-                                          "household a line) instead"), number)
+                raise _too_large(f"工作表“户”超过 {MAX_HOUSEHOLDS} 户（{where}）",
+                                 f"sheet \"户\" holds more than {MAX_HOUSEHOLDS} households ({where})", number)
             household = _Household(number, {})
             self.households[household_id] = household
             self._fill(household, HOUSEHOLD_SHEET.name, number, row, columns, [])
